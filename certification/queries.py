@@ -1,0 +1,156 @@
+"""Reads: who is eligible and why not, a participant's certifications, verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Prefetch, prefetch_related_objects
+from django.utils import timezone
+
+from participants.models import AttendanceMark
+from participants.queries import Progress, progress
+from workshops.models import Enrolment, Workshop, WorkshopSession
+from workshops.templatetags.durations import hours_minutes
+
+from .models import Certification, ExamResult
+
+
+@dataclass
+class EligibilityDecision:
+    enrolment: Enrolment
+    progress: Progress
+    reasons: list[str] = field(default_factory=list)  # every rule that fails, in words
+    override: object | None = None
+    certification: Certification | None = None
+
+    @property
+    def meets_the_rules(self) -> bool:
+        return not self.reasons
+
+    @property
+    def eligible(self) -> bool:
+        return self.meets_the_rules or self.override is not None
+
+
+def decide(
+    *,
+    enrolment: Enrolment,
+    sessions: list[WorkshopSession],
+    marks: dict[int, AttendanceMark],
+    holds_prerequisite: bool,
+) -> EligibilityDecision:
+    """One enrolment's decision by its course's rules, without a query: the same rules, in the same
+    words, as ``queries.eligibility``. ``enrolment.workshop.course`` (and its prerequisite), the
+    enrolment's understanding, override and certification are loaded, and for an exam course its
+    exam results are prefetched."""
+    course = enrolment.workshop.course
+    row = progress(sessions, marks, course.minimum_contact_time)
+    reasons = []
+    if row.attended < row.minimum:
+        reasons.append(f"attended {hours_minutes(row.attended)} of {hours_minutes(row.minimum)}")
+    for number, session in enumerate(sessions, start=1):
+        mark = marks.get(session.pk)
+        if mark is not None and mark.presence != mark.Presence.ABSENT and not mark.participated:
+            reasons.append(f"no participation recorded for day {number} ({session.local_starts_at:%a %-d %b})")
+    understanding = getattr(enrolment, "understanding", None)
+    if understanding is None:
+        reasons.append("understanding of the Product Owner role not confirmed by the trainer")
+    elif not understanding.demonstrated:
+        reasons.append(f"did not demonstrate understanding of the role: {understanding.reason}")
+    if course.has_exam and not any(result.passed for result in enrolment.exam_results.all()):
+        reasons.append("no passing exam result recorded")
+    if course.prerequisite_id and not holds_prerequisite:
+        reasons.append(f"needs an active {course.prerequisite.kind} certification")
+    return EligibilityDecision(
+        enrolment=enrolment,
+        progress=row,
+        reasons=reasons,
+        override=getattr(enrolment, "override", None),
+        certification=getattr(enrolment, "certification", None),
+    )
+
+
+def batch_eligibility(
+    workshops: list[Workshop], *, today: date
+) -> dict[int, tuple[list[WorkshopSession], list[EligibilityDecision]]]:
+    """Sessions and decisions for each workshop, by workshop id, in at most five queries whatever
+    the number of workshops, participants and sessions. The workshops come with
+    ``select_related("course__prerequisite")``."""
+    by_id = {workshop.pk: workshop for workshop in workshops}
+    sessions: dict[int, list[WorkshopSession]] = {pk: [] for pk in by_id}
+    for session in WorkshopSession.objects.filter(workshop_id__in=by_id).order_by("workshop_id", "starts_at"):
+        session.workshop = by_id[session.workshop_id]
+        sessions[session.workshop_id].append(session)
+    enrolments = list(
+        Enrolment.objects.filter(workshop_id__in=by_id, status=Enrolment.Status.ENROLLED)
+        .select_related("participant", "understanding", "override", "certification")
+        .order_by("participant__full_name", "pk")
+    )
+    for enrolment in enrolments:
+        enrolment.workshop = by_id[enrolment.workshop_id]
+    marks: dict[int, dict[int, AttendanceMark]] = {enrolment.pk: {} for enrolment in enrolments}
+    for mark in AttendanceMark.objects.filter(session__workshop_id__in=by_id):
+        if mark.enrolment_id in marks:  # a cancelled enrolment's marks do not count
+            marks[mark.enrolment_id][mark.session_id] = mark
+    prefetch_related_objects(
+        [enrolment for enrolment in enrolments if enrolment.workshop.course.has_exam],
+        Prefetch("exam_results", queryset=ExamResult.objects.order_by("-score")),
+    )
+    prerequisites = {w.course.prerequisite_id for w in workshops if w.course.prerequisite_id}
+    holders: set[tuple[int, int]] = set()
+    if prerequisites:
+        with_prerequisite = [pk for pk, w in by_id.items() if w.course.prerequisite_id]
+        holders = set(
+            Certification.objects.active_on(today)
+            .filter(
+                course_id__in=prerequisites,
+                holder_id__in=Enrolment.objects.filter(
+                    workshop_id__in=with_prerequisite, status=Enrolment.Status.ENROLLED
+                ).values("participant_id"),
+            )
+            .values_list("holder_id", "course_id")
+        )
+    decisions: dict[int, list[EligibilityDecision]] = {pk: [] for pk in by_id}
+    for enrolment in enrolments:
+        course = enrolment.workshop.course
+        decisions[enrolment.workshop_id].append(
+            decide(
+                enrolment=enrolment,
+                sessions=sessions[enrolment.workshop_id],
+                marks=marks[enrolment.pk],
+                holds_prerequisite=(enrolment.participant_id, course.prerequisite_id) in holders,
+            )
+        )
+    return {pk: (sessions[pk], decisions[pk]) for pk in by_id}
+
+
+def eligibility(workshop: Workshop, *, today: date | None = None) -> list[EligibilityDecision]:
+    """Each enrolled participant's decision from the course's rules, in a fixed number of queries."""
+    return batch_eligibility([workshop], today=today or timezone.localdate())[workshop.pk][1]
+
+
+def certifications_of(holder, *, today: date | None = None) -> list[Certification]:
+    today = today or timezone.localdate()
+    certifications = list(
+        Certification.objects.filter(holder=holder)
+        .select_related("course", "enrolment__workshop__lead_trainer")
+        .order_by("-issued_on", "-created_at")
+    )
+    for certification in certifications:
+        certification.current_status = certification.status(today)
+        certification.current_status_label = Certification.STATUS_LABELS[certification.current_status]
+    return certifications
+
+
+def verification(number: str) -> Certification | None:
+    return (
+        Certification.objects.select_related("holder", "course")
+        .exclude(state=Certification.State.PENDING)
+        .filter(certificant_number=number)
+        .first()
+    )
+
+
+def open_submission(workshop: Workshop):
+    return workshop.submissions.filter(reopened_at__isnull=True).select_related("submitted_by").first()

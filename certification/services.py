@@ -1,0 +1,225 @@
+"""Every write on the way from "attended the workshop" to "certified"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.models import User
+from participants.services import queue_email
+from workshops.models import Enrolment, Workshop
+from workshops.services import absolute_url
+
+from .models import Certification, EligibilityOverride, Submission, new_certificant_number
+from .queries import eligibility, open_submission
+
+ACTIVATION_SALT = "certification.activation"
+ACTIVATION_LINK_DAYS = 14
+REMINDER_AFTER = timedelta(days=7)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later; 29 February becomes 28 February in a common year."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def override_eligibility(*, enrolment: Enrolment, by: User, justification: str) -> EligibilityOverride:
+    if not justification.strip():
+        raise ValidationError("Write why this participant should be certified anyway.")
+    if enrolment.workshop.sheet_locked_at is not None:
+        raise ValidationError("The participants were submitted already; an administrator can reopen the workshop.")
+    override, _ = EligibilityOverride.objects.update_or_create(
+        enrolment=enrolment, defaults={"justification": justification.strip(), "decided_by": by}
+    )
+    return override
+
+
+@transaction.atomic
+def submit_workshop(*, workshop: Workshop, by: User, expected: set[int] | None = None) -> Submission:
+    """Submit the eligible participants: one submission, one pending certification per eligible
+    enrolment, activation e-mails queued after commit, the sheet locked. A double click, a second
+    tab or a retry finds the open submission and creates nothing more. ``expected`` is the list the
+    trainer saw in the preview: if eligibility changed since, nothing is submitted."""
+    workshop = Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+    existing = open_submission(workshop)
+    if existing is not None:
+        return existing
+    first = workshop.sessions.order_by("starts_at").first()
+    if first is None or first.starts_at > timezone.now():
+        raise ValidationError("The workshop has not started; there is nothing to submit yet.")
+    decisions = [d for d in eligibility(workshop) if d.eligible and d.certification is None]
+    if expected is not None and {d.enrolment.pk for d in decisions} != set(expected):
+        raise ValidationError("The list changed since you looked at it. Check the preview again, then submit.")
+    if not decisions:
+        raise ValidationError("Nobody is eligible, so there is nothing to submit.")
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(workshop=workshop, submitted_by=by)
+    except IntegrityError:  # another request submitted between our check and our insert
+        return open_submission(workshop)
+    for decision in decisions:
+        certification = Certification.objects.create(
+            enrolment=decision.enrolment,
+            holder=decision.enrolment.participant,
+            course=workshop.course,
+            submission=submission,
+        )
+        send_activation(certification=certification)
+    workshop.sheet_locked_at = timezone.now()
+    workshop.save(update_fields=["sheet_locked_at", "updated_at"])
+    return submission
+
+
+@transaction.atomic
+def reopen_workshop(*, workshop: Workshop, by: User, reason: str) -> None:
+    if not by.is_staff:
+        raise ValidationError("Only an administrator can reopen a submitted workshop.")
+    if not reason.strip():
+        raise ValidationError("Give the reason for reopening.")
+    submission = open_submission(workshop)
+    if submission is None:
+        raise ValidationError("This workshop is not submitted.")
+    submission.reopened_by, submission.reopened_at, submission.reopen_reason = by, timezone.now(), reason.strip()
+    submission.save(update_fields=["reopened_by", "reopened_at", "reopen_reason"])
+    Workshop.objects.filter(pk=workshop.pk).update(sheet_locked_at=None)
+
+
+def activation_token(certification: Certification) -> str:
+    return signing.TimestampSigner(salt=ACTIVATION_SALT).sign(f"{certification.pk}.{certification.activation_version}")
+
+
+def certification_from_token(token: str) -> tuple[Certification | None, str]:
+    """The certification a link is for, or None with the reason in words."""
+    signer = signing.TimestampSigner(salt=ACTIVATION_SALT)
+    try:
+        value = signer.unsign(token, max_age=timedelta(days=ACTIVATION_LINK_DAYS))
+    except signing.SignatureExpired:
+        return None, "This activation link has expired. Ask for a new one below."
+    except signing.BadSignature:
+        return None, "This activation link is not valid."
+    pk, version = (int(part) for part in value.split("."))
+    certification = (
+        Certification.objects.select_related("holder", "course", "enrolment__workshop").filter(pk=pk).first()
+    )
+    if certification is None or certification.activation_version != version:
+        return None, "This activation link was replaced by a newer one. Use the latest e-mail, or ask for a new link."
+    return certification, ""
+
+
+def send_activation(*, certification: Certification, reminder: bool = False) -> None:
+    url = absolute_url(reverse("certification:activate", args=[activation_token(certification)]))
+    queue_email(
+        purpose="activation_reminder" if reminder else "activation",
+        to=certification.holder.email,
+        template="certification/activation_reminder" if reminder else "certification/activation",
+        context={"certification": certification, "holder": certification.holder, "url": url,
+                 "days": ACTIVATION_LINK_DAYS, "workshop": certification.enrolment.workshop},
+        dedup_key=f"{'reminder' if reminder else 'activation'}:{certification.pk}:{certification.activation_version}",
+    )  # fmt: skip
+    now = timezone.now()
+    if reminder:
+        Certification.objects.filter(pk=certification.pk).update(reminder_sent_at=now)
+    else:
+        Certification.objects.filter(pk=certification.pk).update(activation_sent_at=now)
+
+
+RESEND_PAUSE = timedelta(minutes=10)
+
+
+@transaction.atomic
+def send_new_activation_link(*, certification: Certification, seen_version: int | None = None) -> bool:
+    """A fresh link; the older ones stop working. ``seen_version`` is the version of the link the
+    person asked from: if it was replaced moments ago (a double click, a refresh), nothing more is
+    sent, since a second e-mail would make the one that just arrived stop working. Returns whether
+    a link was sent."""
+    certification = Certification.objects.select_for_update().get(pk=certification.pk)
+    if certification.state == Certification.State.REVOKED:
+        raise ValidationError("This certification was revoked; it cannot be activated.")
+    if certification.state != Certification.State.PENDING:
+        raise ValidationError("This certification is already activated.")
+    if (
+        seen_version is not None
+        and seen_version < certification.activation_version
+        and certification.activation_sent_at is not None
+        and certification.activation_sent_at >= timezone.now() - RESEND_PAUSE
+    ):
+        return False
+    certification.activation_version += 1
+    certification.save(update_fields=["activation_version"])
+    send_activation(certification=certification)
+    return True
+
+
+@transaction.atomic
+def activate(
+    *, certification: Certification, accept_license: bool, password: str = "", today: date | None = None
+) -> Certification:
+    """Accept the license agreement (and set a password for a new account): the certification is
+    active from today for the course's validity, with two years of membership and its number."""
+    today = today or timezone.localdate()
+    certification = (
+        Certification.objects.select_for_update().select_related("course", "holder").get(pk=certification.pk)
+    )
+    if certification.state == Certification.State.ACTIVE:
+        return certification
+    if certification.state != Certification.State.PENDING:
+        raise ValidationError("This certification cannot be activated.")
+    if not accept_license:
+        raise ValidationError("Accept the license agreement to activate the certification.")
+    holder = certification.holder
+    if not holder.has_usable_password():
+        if not password:
+            raise ValidationError("Choose a password for your account.")
+        holder.set_password(password)
+        holder.save(update_fields=["password"])
+    certification.state = Certification.State.ACTIVE
+    certification.issued_on = today
+    certification.expires_on = add_months(today, certification.course.validity_months)
+    certification.membership_until = add_months(today, 24)
+    certification.license_accepted_at = timezone.now()
+    for _ in range(20):
+        certification.certificant_number = new_certificant_number()
+        if not Certification.objects.filter(certificant_number=certification.certificant_number).exists():
+            break
+    certification.save()
+    return certification
+
+
+def remind_unactivated(*, now: datetime | None = None, batch: int = 500) -> int:
+    """The periodic job: one reminder per certification still pending seven days after its e-mail."""
+    now = now or timezone.now()
+    due = Certification.objects.filter(
+        state=Certification.State.PENDING, activation_sent_at__lte=now - REMINDER_AFTER, reminder_sent_at__isnull=True
+    ).select_related("holder", "course", "enrolment__workshop")[:batch]
+    count = 0
+    for certification in due:
+        with transaction.atomic():
+            send_activation(certification=certification, reminder=True)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def revoke(*, certification: Certification, by: User, reason: str) -> Certification:
+    if not by.is_staff:
+        raise ValidationError("Only an administrator can revoke a certification.")
+    if not reason.strip():
+        raise ValidationError("Give the reason for revoking.")
+    certification.state = Certification.State.REVOKED
+    certification.revoked_at = timezone.now()
+    certification.revoked_reason = reason.strip()
+    certification.save(update_fields=["state", "revoked_at", "revoked_reason"])
+    return certification

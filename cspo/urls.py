@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from participants.urls import account_urlpatterns
+from participants.views import home
+
+from .views import healthz
+
+admin.site.site_header = "cspo administration"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("", include(account_urlpatterns)),
+    path("", include("participants.urls")),
+    path("", include("workshops.urls")),
+    path("", include("certification.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

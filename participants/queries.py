@@ -1,0 +1,148 @@
+"""Reads for the attendance sheet: every row's progress against the course minimum, in a fixed
+number of queries whatever the number of participants and sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from workshops.models import Enrolment, Workshop, WorkshopSession
+
+from .models import AttendanceMark, MarkChange
+
+
+@dataclass(frozen=True)
+class Progress:
+    attended: timedelta
+    minimum: timedelta
+    possible: timedelta  # attended plus every session not marked yet
+    sessions_attended: int
+    sessions_participated: int
+
+    @property
+    def attended_minutes(self) -> int:
+        return int(self.attended.total_seconds() // 60)
+
+    @property
+    def minimum_minutes(self) -> int:
+        return int(self.minimum.total_seconds() // 60)
+
+    @property
+    def status(self) -> str:
+        if self.attended >= self.minimum:
+            return "complete"
+        return "at_risk" if self.possible < self.minimum else "on_track"
+
+    @property
+    def status_label(self) -> str:
+        return {"complete": "Complete", "on_track": "On track", "at_risk": "At risk"}[self.status]
+
+    @property
+    def status_explained(self) -> str:
+        if self.status == "at_risk":
+            return "Cannot reach the minimum any more with the sessions left."
+        if self.status == "on_track":
+            return "Can still reach the minimum with the sessions left."
+        return "Has the minimum contact time."
+
+
+def progress(sessions: list[WorkshopSession], marks: dict[int, AttendanceMark], minimum: timedelta) -> Progress:
+    """``marks`` by session id, for one participant."""
+    attended = unmarked = timedelta()
+    present = participated = 0
+    for session in sessions:
+        mark = marks.get(session.pk)
+        if mark is None:
+            unmarked += session.duration
+            continue
+        attended += mark.attended(session.duration)
+        if mark.presence != AttendanceMark.Presence.ABSENT:
+            present += 1
+            participated += mark.participated
+    return Progress(attended, minimum, attended + unmarked, present, participated)
+
+
+@dataclass
+class SheetCell:
+    session: WorkshopSession
+    mark: AttendanceMark | None
+    is_open: bool  # the session has started, so it can be marked
+    posted: dict | None = None  # what the trainer typed, shown again when it could not be saved
+
+    @property
+    def values(self) -> dict:
+        if self.posted is not None:
+            return {
+                "presence": self.posted.get("presence", ""),
+                "minutes": self.posted.get("minutes", ""),
+                "participated": bool(self.posted.get("participated")),
+                "note": self.posted.get("note", ""),
+                "reason": self.posted.get("reason", ""),
+            }
+        mark = self.mark
+        if mark is None:
+            return {"presence": "", "minutes": "", "participated": False, "note": "", "reason": ""}
+        return {
+            "presence": mark.presence,
+            "minutes": mark.minutes or "",
+            "participated": mark.participated,
+            "note": mark.note,
+            "reason": "",
+        }
+
+
+@dataclass
+class SheetColumn:
+    session: WorkshopSession
+    is_open: bool  # the session has started, so it can be marked
+
+
+@dataclass
+class SheetRow:
+    enrolment: Enrolment
+    cells: list[SheetCell]
+    progress: Progress
+
+
+def _row(enrolment: Enrolment, sessions, marks: dict[int, AttendanceMark], minimum, now) -> SheetRow:
+    cells = [SheetCell(s, marks.get(s.pk), s.starts_at <= now) for s in sessions]
+    return SheetRow(enrolment, cells, progress(sessions, marks, minimum))
+
+
+def attendance_sheet(workshop: Workshop, *, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    enrolments = list(
+        workshop.enrolments.filter(status=Enrolment.Status.ENROLLED)
+        .select_related("participant", "understanding")
+        .order_by("participant__full_name", "pk")
+    )
+    by_enrolment: dict[int, dict[int, AttendanceMark]] = {e.pk: {} for e in enrolments}
+    for mark in AttendanceMark.objects.filter(enrolment__in=[e.pk for e in enrolments]):
+        by_enrolment[mark.enrolment_id][mark.session_id] = mark
+    minimum = workshop.course.minimum_contact_time
+    return {
+        "workshop": workshop,
+        "sessions": sessions,
+        "columns": [SheetColumn(s, s.starts_at <= now) for s in sessions],
+        "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now) for e in enrolments],
+        "needs_reason": workshop.changes_need_a_reason,
+    }
+
+
+def sheet_row(enrolment: Enrolment, *, now: datetime | None = None) -> SheetRow:
+    """One row: the answer to a cell save, and what a participant sees of their own attendance."""
+    workshop = enrolment.workshop
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    marks = {m.session_id: m for m in AttendanceMark.objects.filter(enrolment=enrolment)}
+    return _row(enrolment, sessions, marks, workshop.course.minimum_contact_time, now or timezone.now())
+
+
+def mark_history(enrolment: Enrolment) -> list[MarkChange]:
+    return list(
+        MarkChange.objects.filter(enrolment=enrolment)
+        .select_related("mark__session", "changed_by")
+        .order_by("-changed_at", "-pk")
+    )

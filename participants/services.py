@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from workshops.models import Enrolment, Workshop
+
+from .models import AttendanceMark, MarkChange, OutboundEmail, UnderstandingConfirmation, User, normalize_email_address
+
+logger = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 5
+
+
+def send_password_reset(*, user: User, domain: str, use_https: bool) -> None:
+    """Send one password-reset e-mail with a fresh token, made with Django's own form and templates."""
+    form = PasswordResetForm(data={"email": user.email})
+    if form.is_valid():
+        form.save(domain_override=domain, use_https=use_https)
+
+
+def clear_expired_sessions() -> int:
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted
+
+
+def find_or_create_participant(*, email: str, full_name: str) -> tuple[User, bool]:
+    """The e-mail is the identity key: an existing account keeps its name; a new one has no password
+    until the person sets one (password reset, or activation later)."""
+    # get_or_create survives the same new person enrolling in two workshops at the same moment.
+    user, created = User.objects.get_or_create(
+        email=normalize_email_address(email),
+        defaults={"full_name": full_name.strip(), "is_participant": True, "password": make_password(None)},
+    )
+    if not user.is_participant:
+        user.is_participant = True
+        user.save(update_fields=["is_participant"])
+    return user, created
+
+
+def remember_time_zone(*, user: User, time_zone: str) -> User:
+    """The zone a person chose for showing times; validated by the caller's form."""
+    if user.time_zone != time_zone:
+        user.time_zone = time_zone
+        user.save(update_fields=["time_zone"])
+    return user
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content: str
+    mimetype: str
+
+
+def queue_email(
+    *,
+    purpose: str,
+    to: str,
+    template: str,
+    context: dict,
+    attachment: Attachment | None = None,
+    dedup_key: str | None = None,
+) -> OutboundEmail | None:
+    """Write a message to the outbox and have a worker send it after the transaction commits.
+
+    ``template`` names ``emails/<template>.txt``; its first line is the subject. With a
+    ``dedup_key``, a message already queued under that key is not queued again (returns None).
+    """
+    subject, _, body = render_to_string(f"emails/{template}.txt", context).strip().partition("\n")
+    message = OutboundEmail(
+        purpose=purpose,
+        to=to,
+        subject=subject.strip(),
+        body=body.strip() + "\n",
+        dedup_key=dedup_key,
+        attachment_name=attachment.name if attachment else "",
+        attachment_content=attachment.content if attachment else "",
+        attachment_mimetype=attachment.mimetype if attachment else "",
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        if dedup_key and OutboundEmail.objects.filter(dedup_key=dedup_key).exists():
+            return None
+        raise
+    from .tasks import deliver_email  # the task module imports this one
+
+    deliver_email.delay_on_commit(message_id=message.pk)
+    return message
+
+
+class TemporarySendFailure(Exception):
+    """SMTP said no for now; the task retries with backoff."""
+
+
+def deliver_email(*, message_id: int) -> OutboundEmail.State:
+    """Send one outbox message unless it was sent already. The row is locked while sending, so two
+    workers given the same message (a retry, a redelivery) send it once."""
+    with transaction.atomic():
+        message = OutboundEmail.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.state == OutboundEmail.State.SENT:
+            return OutboundEmail.State.SENT
+        email = EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to])
+        if message.attachment_name:
+            email.attach(message.attachment_name, message.attachment_content, message.attachment_mimetype)
+        message.attempts += 1
+        try:
+            email.send()
+        except OSError as error:  # smtplib.SMTPException is an OSError, as are connection failures
+            message.last_error = f"{error.__class__.__name__}: {error}"[:2000]
+            if message.attempts >= MAX_SEND_ATTEMPTS:
+                message.state = OutboundEmail.State.FAILED
+            message.save(update_fields=["attempts", "last_error", "state"])
+            logger.warning("E-mail %s to %s failed (attempt %s): %s", message.pk, message.to, message.attempts, error)
+        else:
+            message.state = OutboundEmail.State.SENT
+            message.sent_at = timezone.now()
+            message.last_error = ""
+            message.save(update_fields=["attempts", "last_error", "state", "sent_at"])
+            return message.state
+    if message.state == OutboundEmail.State.QUEUED:
+        raise TemporarySendFailure(message.last_error)
+    return message.state
+
+
+def resend_email(*, message: OutboundEmail) -> None:
+    """An administrator sends a failed message again."""
+    from .tasks import deliver_email  # the task module imports this one
+
+    failed = OutboundEmail.objects.filter(pk=message.pk, state=OutboundEmail.State.FAILED)
+    if failed.update(state=OutboundEmail.State.QUEUED, attempts=0):  # a double click re-sends nothing
+        deliver_email.delay_on_commit(message_id=message.pk)
+
+
+# --- Attendance and participation -------------------------------------------------------------
+
+
+def _check_not_locked(workshop) -> None:
+    if workshop.sheet_locked_at is not None:
+        raise ValidationError("The participants were submitted, so the sheet is locked; an administrator reopens it.")
+
+
+def _check_sheet_open(*, workshop, reason: str) -> None:
+    if workshop.status in (Workshop.Status.DRAFT, Workshop.Status.CANCELLED):
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; there is nothing to mark.")
+    _check_not_locked(workshop)
+    if workshop.changes_need_a_reason and not reason.strip():
+        raise ValidationError("The workshop is completed: give a reason for this change.")
+
+
+def _locked_mark(*, enrolment, session) -> AttendanceMark | None:
+    """An empty cell has no row to lock, so the participant's enrolment is locked instead: a second
+    save of the same cell waits for the first to commit, then finds and updates its mark."""
+    Enrolment.objects.select_for_update().filter(pk=enrolment.pk).exists()
+    return AttendanceMark.objects.filter(enrolment=enrolment, session=session).first()
+
+
+@transaction.atomic
+def record_mark(
+    *,
+    enrolment,
+    session,
+    by: User,
+    presence: str,
+    minutes: int = 0,
+    participated: bool = False,
+    note: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+) -> AttendanceMark:
+    """Save one cell of the sheet and its history. ``minutes`` are the minutes late (for Late) or
+    left early (for Left early). The later of two changes to one cell wins; both are in the history."""
+    now = now or timezone.now()
+    workshop = session.workshop
+    if enrolment.workshop_id != session.workshop_id or enrolment.status != Enrolment.Status.ENROLLED:
+        raise ValidationError("Only enrolled participants of this workshop can be marked.")
+    _check_sheet_open(workshop=workshop, reason=reason)
+    if session.starts_at > now:
+        raise ValidationError("This session has not started yet; marks can be entered once it starts.")
+    length = int(session.duration.total_seconds() // 60)
+    Presence = AttendanceMark.Presence
+    if presence not in Presence.values:
+        raise ValidationError("Choose present, late, left early or absent.")
+    if presence in (Presence.LATE, Presence.LEFT_EARLY) and not 0 < minutes <= length:
+        which = "late" if presence == Presence.LATE else "left early"
+        raise ValidationError(f"Give the minutes {which}: a whole number from 1 to {length}, the session's length.")
+    if presence == Presence.ABSENT and participated:
+        raise ValidationError("Someone absent cannot have participated; mark them present first.")
+    mark = _locked_mark(enrolment=enrolment, session=session)
+    before = mark.snapshot() if mark else None
+    mark = mark or AttendanceMark(enrolment=enrolment, session=session)
+    mark.presence = presence
+    mark.late_minutes = minutes if presence == Presence.LATE else 0
+    mark.left_early_minutes = minutes if presence == Presence.LEFT_EARLY else 0
+    mark.participated = participated
+    mark.note = note.strip()[:200]
+    if mark.snapshot() == before:
+        return mark
+    mark.updated_by = by
+    mark.save()
+    MarkChange.objects.create(
+        enrolment=enrolment, mark=mark, changed_by=by, before=before, after=mark.snapshot(), reason=reason.strip()
+    )
+    return mark
+
+
+@transaction.atomic
+def mark_everyone_present(*, session, by: User, reason: str = "", now: datetime | None = None) -> int:
+    """Mark every enrolled participant without a mark for ``session`` present; marks already
+    entered stay as they are. Returns how many were marked."""
+    marked = set(AttendanceMark.objects.filter(session=session).values_list("enrolment_id", flat=True))
+    waiting = session.workshop.enrolments.filter(status=Enrolment.Status.ENROLLED).exclude(pk__in=marked)
+    count = 0
+    for enrolment in waiting:
+        if _locked_mark(enrolment=enrolment, session=session) is not None:
+            continue  # a co-trainer marked this cell a moment ago: theirs stands
+        record_mark(enrolment=enrolment, session=session, by=by, presence="present", reason=reason, now=now)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def confirm_understanding(
+    *, enrolment, by: User, demonstrated: bool, reason: str = "", now: datetime | None = None
+) -> UnderstandingConfirmation:
+    """The trainer's judgement at the end of the workshop; ``reason`` says why not."""
+    if enrolment.status != Enrolment.Status.ENROLLED:
+        raise ValidationError("Only enrolled participants can be confirmed.")
+    first = enrolment.workshop.sessions.order_by("starts_at").first()
+    if first is None or first.starts_at > (now or timezone.now()):
+        raise ValidationError("Understanding is confirmed once the workshop has started.")
+    _check_not_locked(enrolment.workshop)
+    if not demonstrated and not reason.strip():
+        raise ValidationError("Say why the participant did not demonstrate understanding.")
+    confirmation = UnderstandingConfirmation.objects.select_for_update().filter(enrolment=enrolment).first()
+    before = confirmation.snapshot() if confirmation else None
+    confirmation = confirmation or UnderstandingConfirmation(enrolment=enrolment)
+    confirmation.demonstrated, confirmation.reason = demonstrated, "" if demonstrated else reason.strip()
+    if confirmation.snapshot() == before:
+        return confirmation
+    confirmation.confirmed_by = by
+    confirmation.save()
+    MarkChange.objects.create(enrolment=enrolment, changed_by=by, before=before, after=confirmation.snapshot())
+    return confirmation

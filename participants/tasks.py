@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+from .models import User
+
+
+@shared_task(name="participants.send_password_reset")
+def send_password_reset(*, user_id: int, domain: str, use_https: bool) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        services.send_password_reset(user=user, domain=domain, use_https=use_https)
+
+
+@shared_task(name="participants.clear_expired_sessions")
+def clear_expired_sessions() -> int:
+    return services.clear_expired_sessions()
+
+
+@shared_task(
+    name="participants.deliver_email",
+    autoretry_for=(services.TemporarySendFailure,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=services.MAX_SEND_ATTEMPTS,
+)
+def deliver_email(*, message_id: int) -> str:
+    return services.deliver_email(message_id=message_id)

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from certification.queries import certifications_of
+from workshops.models import Enrolment
+from workshops.permissions import get_managed_workshop
+from workshops.queries import enrolments_of
+
+from . import queries, services
+from .forms import MarkForm, UnderstandingForm
+from .permissions import is_administrator, is_trainer, trainer_required
+
+
+@login_required
+def home(request):
+    """Each role lands on its own page; a person with several roles reaches the others from the menu."""
+    if is_administrator(request.user):
+        return redirect("workshops:overview")
+    if is_trainer(request.user):
+        return redirect("workshops:trainer_home")
+    return redirect("participants:my_home")
+
+
+@login_required
+def my_home(request):
+    return render(
+        request,
+        "participants/my_home.html",
+        {"enrolments": enrolments_of(request.user), "certifications": certifications_of(request.user)},
+    )
+
+
+# --- The trainer's attendance sheet -----------------------------------------------------------
+
+
+def _sheet_parts(request, pk: int, enrolment_pk: int | None = None):
+    workshop = get_managed_workshop(request.user, pk)
+    enrolment = None
+    if enrolment_pk is not None:
+        enrolment = get_object_or_404(workshop.enrolments.select_related("participant"), pk=enrolment_pk)
+        enrolment.workshop = workshop
+    return workshop, enrolment
+
+
+@trainer_required
+def sheet(request, pk: int):
+    workshop, _ = _sheet_parts(request, pk)
+    return render(request, "participants/sheet.html", queries.attendance_sheet(workshop))
+
+
+def _answer_with_row(request, workshop, enrolment, *, partial: str, session_pk=None, error="", posted=None):
+    """htmx gets the changed region (and the row's progress out of band); a plain form post
+    goes back to the sheet with a message."""
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{enrolment.participant}: {error}")
+        return redirect("participants:sheet", pk=workshop.pk)
+    row = queries.sheet_row(enrolment)
+    cell = next((c for c in row.cells if c.session.pk == session_pk), None)
+    if cell is not None and posted is not None:
+        cell.posted = posted
+    context = {
+        "workshop": workshop,
+        "row": row,
+        "cell": cell,
+        "error": error,
+        "posted": posted,
+        "saved": not error,
+        "oob": True,
+        "needs_reason": workshop.changes_need_a_reason,
+    }
+    return render(request, f"participants/sheet.html#{partial}", context)
+
+
+@trainer_required
+@require_POST
+def save_mark(request, pk: int, enrolment_pk: int, session_pk: int):
+    workshop, enrolment = _sheet_parts(request, pk, enrolment_pk)
+    session = get_object_or_404(workshop.sessions, pk=session_pk)
+    session.workshop = workshop
+    form = MarkForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = " ".join(" ".join(errors) for errors in form.errors.values())
+    else:
+        data = form.cleaned_data
+        try:
+            services.record_mark(
+                enrolment=enrolment, session=session, by=request.user, presence=data["presence"],
+                minutes=data["minutes"] or 0, participated=data["participated"], note=data["note"],
+                reason=data["reason"],
+            )  # fmt: skip
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+    return _answer_with_row(
+        request, workshop, enrolment, partial="cell", session_pk=session.pk, error=error,
+        posted=form.data if error else None,
+    )  # fmt: skip
+
+
+@trainer_required
+@require_POST
+def mark_session_present(request, pk: int, session_pk: int):
+    workshop, _ = _sheet_parts(request, pk)
+    session = get_object_or_404(workshop.sessions, pk=session_pk)
+    session.workshop = workshop
+    try:
+        count = services.mark_everyone_present(session=session, by=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as problem:
+        messages.error(request, " ".join(problem.messages))
+    else:
+        messages.success(request, f"{count} marked present for {session.local_starts_at:%a %-d %b}.")
+    if request.htmx:
+        return render(request, "participants/sheet.html#sheet", queries.attendance_sheet(workshop))
+    return redirect("participants:sheet", pk=workshop.pk)
+
+
+@trainer_required
+@require_POST
+def save_understanding(request, pk: int, enrolment_pk: int):
+    workshop, enrolment = _sheet_parts(request, pk, enrolment_pk)
+    form = UnderstandingForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = " ".join(" ".join(errors) for errors in form.errors.values())
+    else:
+        try:
+            services.confirm_understanding(enrolment=enrolment, by=request.user, **form.cleaned_data)
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+    enrolment = Enrolment.objects.select_related("participant", "understanding").get(pk=enrolment.pk)
+    enrolment.workshop = workshop
+    return _answer_with_row(
+        request, workshop, enrolment, partial="understanding", error=error, posted=form.data if error else None
+    )
+
+
+@trainer_required
+def mark_history(request, pk: int, enrolment_pk: int):
+    workshop, enrolment = _sheet_parts(request, pk, enrolment_pk)
+    return render(
+        request,
+        "participants/mark_history.html",
+        {"workshop": workshop, "enrolment": enrolment, "changes": queries.mark_history(enrolment)},
+    )

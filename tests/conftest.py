@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cspo.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory
+
+# live_server runs Django in a thread while Playwright's sync API holds an event loop in the test.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_in_process():
+    """Tasks run inside the test, even when REDIS_URL is set; the worker test turns this off."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def participant(db):
+    return UserFactory(email="pat@example.org", full_name="Pat Participant")
+
+
+@pytest.fixture
+def trainer(db):
+    return UserFactory(email="tess@example.org", full_name="Tess Trainer", is_trainer=True, is_participant=False)
+
+
+@pytest.fixture
+def other_trainer(db):
+    return UserFactory(email="otto@example.org", full_name="Otto Trainer", is_trainer=True, is_participant=False)
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(email="ada@example.org", full_name="Ada Admin", is_staff=True, is_participant=False)
+
+
+@pytest.fixture
+def login(client):
+    def log_in(user):
+        assert client.login(username=user.email, password=PASSWORD)
+        return client
+
+    return log_in
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(pytestconfig):
+    """Shadows pytest-playwright's own ``base_url``: it is an instance method of a plugin class, which
+    pytest 9 warns about (PytestRemovedIn10Warning), and this suite treats warnings as errors."""
+    return pytestconfig.getoption("--base-url") or pytestconfig.getini("base_url") or None

@@ -1,0 +1,224 @@
+"""A trainer builds a two-day workshop session by session and publishes it; visitors find it and
+enrol, the second onto the waiting list. Headless Chromium against a live server."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from participants.models import OutboundEmail
+from tests.factories import PASSWORD, CourseFactory, WorkshopFactory, WorkshopSessionFactory
+from workshops.models import Enrolment, Workshop
+
+# The visitor's zone differs from the workshops', so the public pages show both times. Fixed, so
+# the zone timezone.js detects (reloading the first public page once) is the same on every machine.
+VISITOR_ZONE = "Europe/London"
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(timezone_id=VISITOR_ZONE)]
+
+TORONTO = ZoneInfo("America/Toronto")
+TITLE = "CSPO · Toronto, two days"
+
+
+def _days_ahead(days: int) -> date:
+    return timezone.now().astimezone(TORONTO).date() + timedelta(days=days)
+
+
+def _schedule_day(workshop: Workshop, day: date) -> None:
+    WorkshopSessionFactory(
+        workshop=workshop,
+        starts_at=datetime.combine(day, time(9), tzinfo=TORONTO),
+        ends_at=datetime.combine(day, time(16), tzinfo=TORONTO),
+    )
+
+
+def _log_in(page: Page, live_server, email: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My workshops", level=1)).to_be_visible()
+
+
+def _open_catalogue(page: Page, live_server) -> None:
+    """The first visit to a public page stores the browser's time zone and reloads once; wait for
+    that reload, so that nothing typed or marked afterwards is lost to it."""
+    page.goto(f"{live_server.url}/workshops/")
+    expect(page.get_by_text(f"Your times are shown in {VISITOR_ZONE}.")).to_be_visible()
+
+
+def _add_session(page: Page, day: date, starts: str, ends: str) -> None:
+    add = page.get_by_role("form", name="Add a session")
+    add.get_by_label("Day").fill(day.isoformat())
+    add.get_by_label("Starts").fill(starts)
+    add.get_by_label("Ends").fill(ends)
+    add.get_by_role("button", name="Add session").click()
+
+
+def test_trainer_builds_a_two_day_workshop_session_by_session_and_publishes_it(
+    page: Page, live_server, transactional_db, trainer
+):
+    CourseFactory()  # CSPO, 14 h of contact time
+    first_day = _days_ahead(21)
+    second_day = first_day + timedelta(days=1)
+    _log_in(page, live_server, trainer.email)
+
+    page.get_by_role("link", name="New workshop").click()
+    expect(page.get_by_role("heading", name="New workshop", level=1)).to_be_visible()
+    page.get_by_label("Course", exact=True).select_option(label="CSPO")
+    page.get_by_label("Title", exact=True).fill(TITLE)
+    page.get_by_label("Format", exact=True).select_option(label="In person")
+    page.get_by_label("Venue address").fill("100 Queen St W, Toronto")
+    page.get_by_label("Time zone", exact=True).select_option(label="America/Toronto")
+    page.get_by_label("Capacity").fill("2")
+    page.get_by_label("Price").fill("1295.00")
+    page.get_by_label("Currency").fill("CAD")
+    page.get_by_label("Send pre-work (days before the first session)").fill("10")
+    page.get_by_label("Waiting-list offer valid for (hours)").fill("24")
+    page.get_by_role("button", name="Save as draft").click()
+
+    expect(page).to_have_url(re.compile(r"/trainer/workshops/\d+/edit/$"))
+    expect(page.get_by_role("status")).to_have_text("Workshop saved as a draft. Now add its sessions.")
+    expect(page.get_by_role("heading", name=f"Edit {TITLE} Draft", level=1)).to_be_visible()
+    sessions = page.get_by_role("region", name=re.compile(r"^Sessions"))
+    expect(sessions).to_contain_text("Times in America/Toronto")
+    expect(page.get_by_role("progressbar", name="Contact time: 0 h of 14 h needed for CSPO")).to_be_visible()
+    expect(sessions.get_by_text("No sessions yet.")).to_be_visible()
+
+    # Day 1: the sessions region is swapped in place, the page is not reloaded.
+    page.evaluate("window.__marker = 1")
+    _add_session(page, first_day, "09:00", "16:00")
+
+    expect(page.get_by_role("progressbar", name="Contact time: 7 h of 14 h needed for CSPO")).to_be_visible()
+    expect(sessions.get_by_text("7 h missing.", exact=True)).to_be_visible()
+    day_one = sessions.get_by_role("form", name="Session 1")
+    expect(day_one.get_by_label("Day")).to_have_value(first_day.isoformat())
+    expect(day_one.get_by_label("Starts")).to_have_value("09:00")
+    expect(day_one.get_by_label("Ends")).to_have_value("16:00")
+    expect(sessions.get_by_role("listitem").filter(has_text="The sessions add up to 7 h")).to_be_visible()
+    assert page.evaluate("window.__marker") == 1
+
+    # Publishing now is refused, with the missing hours named (a plain form post: the page reloads).
+    page.get_by_role("button", name="Publish", exact=True).click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "The sessions add up to 7 h, but a CSPO workshop needs at least 14 h: 7 h missing."
+    )
+    expect(page.get_by_role("heading", name=f"Edit {TITLE} Draft", level=1)).to_be_visible()
+    assert page.evaluate("window.__marker") is None
+
+    # Day 2, again without a reload.
+    page.evaluate("window.__marker = 2")
+    _add_session(page, second_day, "09:00", "16:00")
+
+    expect(page.get_by_role("progressbar", name="Contact time: 14 h of 14 h needed for CSPO")).to_be_visible()
+    expect(sessions.get_by_text("Enough contact time.")).to_be_visible()
+    expect(sessions.get_by_text("Ready to publish.")).to_be_visible()
+    expect(sessions.get_by_text("missing.")).to_have_count(0)
+    expect(sessions.get_by_role("form", name="Session 2").get_by_label("Day")).to_have_value(second_day.isoformat())
+    assert page.evaluate("window.__marker") == 2
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/trainer/workshops/\d+/$"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Published: the workshop is in the catalogue and open for enrolment."
+    )
+    expect(page.get_by_role("heading", name=f"{TITLE} Published", level=1)).to_be_visible()
+    table = page.get_by_role("table", name="Sessions, in America/Toronto")
+    expect(table.get_by_role("row")).to_have_count(1 + 2)
+    expect(table.get_by_role("rowheader", name=f"{first_day:%a %-d %b %Y}")).to_be_visible()
+    expect(table.get_by_role("rowheader", name=f"{second_day:%a %-d %b %Y}")).to_be_visible()
+
+    workshop = Workshop.objects.get(title=TITLE)
+    assert workshop.status == Workshop.Status.PUBLISHED
+    assert workshop.lead_trainer == trainer
+    assert (workshop.capacity, workshop.prework_days_before, workshop.offer_hours) == (2, 10, 24)
+    assert [(s.local_starts_at.replace(tzinfo=None), s.local_ends_at.time()) for s in workshop.sessions.all()] == [
+        (datetime.combine(first_day, time(9)), time(16)),
+        (datetime.combine(second_day, time(9)), time(16)),
+    ]
+
+
+def test_visitor_finds_the_workshop_and_enrols(page: Page, new_context, live_server, transactional_db, trainer):
+    workshop = WorkshopFactory(course=CourseFactory(), lead_trainer=trainer, title=TITLE, capacity=1)
+    first_day = _days_ahead(21)
+    _schedule_day(workshop, first_day)
+    _schedule_day(workshop, first_day + timedelta(days=1))
+
+    _open_catalogue(page, live_server)
+    card = page.get_by_role("article", name=TITLE)
+    expect(card).to_contain_text("1 seat left")
+    expect(card).to_contain_text("Tess Trainer")
+    card.get_by_role("link", name=TITLE, exact=True).click()
+
+    expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+    expect(page.get_by_text("1 of 1 left")).to_be_visible()
+    expect(page.get_by_role("table").get_by_role("rowheader", name=f"{first_day:%a %-d %b %Y}")).to_be_visible()
+    page.get_by_label("Full name").fill("Vera Visitor")
+    page.get_by_label("E-mail").fill("vera@example.org")
+    page.get_by_role("button", name="Enrol", exact=True).click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "You are enrolled. A confirmation with a calendar file is on its way to vera@example.org."
+    )
+
+    # Someone else, in their own browser, comes once the only seat is taken.
+    other = new_context().new_page()
+    _open_catalogue(other, live_server)
+    other_card = other.get_by_role("article", name=TITLE)
+    expect(other_card).to_contain_text("Full — join the waiting list")
+    other_card.get_by_role("link", name=TITLE, exact=True).click()
+
+    expect(other.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+    expect(other.get_by_role("button", name="Enrol", exact=True)).to_have_count(0)
+    other.get_by_label("Full name").fill("Walt Waiting")
+    other.get_by_label("E-mail").fill("walt@example.org")
+    other.get_by_role("button", name="Join the waiting list").click()
+
+    expect(other.get_by_role("status")).to_have_text(
+        "The workshop is full: you are number 1 on the waiting list. "
+        "If a seat frees up, we offer it to you by e-mail at walt@example.org."
+    )
+    statuses = dict(workshop.enrolments.values_list("participant__email", "status"))
+    assert statuses == {"vera@example.org": Enrolment.Status.ENROLLED, "walt@example.org": Enrolment.Status.WAITLISTED}
+    sent = list(OutboundEmail.objects.order_by("pk").values_list("to", "purpose", "subject", "state"))
+    assert sent == [
+        ("vera@example.org", "enrolment_confirmed", f"You are enrolled: {TITLE}", OutboundEmail.State.SENT),
+        ("walt@example.org", "waitlisted", f"You are on the waiting list: {TITLE}", OutboundEmail.State.SENT),
+    ]
+
+
+def test_catalogue_filter_works_without_reloading(page: Page, live_server, transactional_db):
+    first_day = _days_ahead(21)
+    cspo = WorkshopFactory(course=CourseFactory(), title="CSPO · Toronto, in person")
+    csm = WorkshopFactory(
+        course=CourseFactory(kind="CSM", title="Certified ScrumMaster"), title="CSM · Toronto, in person"
+    )
+    _schedule_day(cspo, first_day)
+    _schedule_day(csm, first_day + timedelta(days=7))
+
+    _open_catalogue(page, live_server)
+    expect(page.get_by_role("heading", name="2 workshops open for enrolment", level=2)).to_be_visible()
+    page.evaluate("window.__marker = 1")
+
+    filters = page.get_by_role("search", name="Filter workshops")
+    filters.get_by_label("Course").select_option(label="CSM — Certified ScrumMaster")
+    filters.get_by_role("button", name="Show workshops").click()
+
+    expect(page.get_by_role("heading", name="1 workshop open for enrolment", level=2)).to_be_visible()
+    expect(page.get_by_role("article", name="CSM · Toronto, in person")).to_be_visible()
+    expect(page.get_by_role("article", name="CSPO · Toronto, in person")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/workshops/\?course=CSM(&|$)"))
+    assert page.evaluate("window.__marker") == 1
+
+    # The address bar holds a link that shows the same results when opened afresh.
+    page.reload()
+
+    expect(page.get_by_role("heading", name="1 workshop open for enrolment", level=2)).to_be_visible()
+    expect(page.get_by_role("search", name="Filter workshops").get_by_label("Course")).to_have_value("CSM")
+    assert page.evaluate("window.__marker") is None

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from certification.models import Certification, Submission
+from certification.services import activate
+from participants.models import User
+from workshops.models import Course, Enrolment, Workshop, WorkshopSession
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    full_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Course
+        django_get_or_create = ("kind",)
+
+    kind = "CSPO"
+    title = "Certified Scrum Product Owner"
+    minimum_contact_hours = Decimal("14")
+
+
+class WorkshopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workshop
+
+    course = factory.SubFactory(CourseFactory)
+    lead_trainer = factory.SubFactory(UserFactory, is_trainer=True, is_participant=False)
+    title = factory.Sequence(lambda n: f"CSPO workshop {n}")
+    format = Workshop.Format.IN_PERSON
+    venue_address = "100 Queen St W, Toronto"
+    time_zone = "America/Toronto"
+    capacity = 20
+    price = Decimal("1295.00")
+    status = Workshop.Status.PUBLISHED
+
+
+class WorkshopSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkshopSession
+
+    workshop = factory.SubFactory(WorkshopFactory)
+    starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) + timedelta(days=7 + n))
+    ends_at = factory.LazyAttribute(lambda session: session.starts_at + timedelta(hours=8))
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrolment
+
+    participant = factory.SubFactory(UserFactory)
+    workshop = factory.SubFactory(WorkshopFactory)
+    status = Enrolment.Status.ENROLLED
+
+
+class SubmissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Submission
+
+    workshop = factory.SubFactory(WorkshopFactory)
+    submitted_by = factory.SelfAttribute("workshop.lead_trainer")
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    """Pending activation; ``certification_for`` makes an active one the way people do."""
+
+    class Meta:
+        model = Certification
+
+    enrolment = factory.SubFactory(EnrolmentFactory)
+    holder = factory.SelfAttribute("enrolment.participant")
+    course = factory.SelfAttribute("enrolment.workshop.course")
+    submission = factory.SubFactory(SubmissionFactory, workshop=factory.SelfAttribute("..enrolment.workshop"))
+
+
+def certification_for(holder, trainer, *, activated_on: date | None = None) -> Certification:
+    """A certification from a workshop ``trainer`` led, pending unless ``activated_on`` is given."""
+    certification = CertificationFactory(enrolment__participant=holder, enrolment__workshop__lead_trainer=trainer)
+    if activated_on is not None:
+        certification = activate(certification=certification, accept_license=True, today=activated_on)
+    return certification

@@ -1,0 +1,86 @@
+"""A task of ours goes through Redis to a real Celery worker process and does its work there."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from cspo.celery import app as celery_app
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+if not django_settings.REDIS_URL:
+    pytestmark.append(pytest.mark.skip(reason="REDIS_URL is not set: no broker for a real worker (CI sets it)"))
+
+
+def _test_database_url() -> str:
+    """The URL of the database this test runs on, so the worker sees the rows the test commits."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue(tmp_path):
+    """A worker process consuming a queue of its own, so no other worker on this Redis takes our task."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "DJANGO_EMAIL_FILE_PATH": str(tmp_path / "mail"),
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "cspo", "worker", "-Q", queue, "--pool", "solo",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+        cwd=django_settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    eager, routes = celery_app.conf.task_always_eager, celery_app.conf.task_routes
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_routes = {"*": {"queue": queue}}
+    try:
+        yield tmp_path
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_routes = eager, routes
+        worker.terminate()
+        worker.wait(timeout=20)
+        log.close()
+
+
+def _wait_for_sent_mail(queue: Path, seconds: float = 45) -> tuple[list[Path], str]:
+    """The messages the worker wrote, once its log says the task finished (the file backend
+    creates the file before it writes the message, so its existence alone proves nothing)."""
+    deadline = time.monotonic() + seconds
+    log = queue / "worker.log"
+    while time.monotonic() < deadline:
+        if " succeeded in " in log.read_text() or " raised " in log.read_text():
+            break
+        time.sleep(0.2)
+    folder = queue / "mail"
+    return (sorted(folder.iterdir()) if folder.exists() else []), log.read_text()
+
+
+def test_password_reset_email_is_sent_by_a_real_worker_through_redis(client, participant, worker_queue):
+    response = client.post("/password-reset/", {"email": participant.email})
+
+    assert response.status_code == 302
+    sent, worker_log = _wait_for_sent_mail(worker_queue)
+    assert len(sent) == 1, f"the worker sent no e-mail; its log:\n{worker_log}"
+    message = sent[0].read_text()
+    assert "To: pat@example.org" in message
+    assert "Subject: Choose a new cspo password" in message
+    assert "/password-reset/" in message
+    assert "participants.send_password_reset" in worker_log

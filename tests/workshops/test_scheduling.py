@@ -1,0 +1,379 @@
+"""Sessions are given in the workshop's own clock, stored in UTC; publishing checks the whole schedule."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from tests.factories import WorkshopFactory, WorkshopSessionFactory
+from workshops import services
+from workshops.calendar import workshop_calendar
+from workshops.models import Enrolment, Workshop, WorkshopSession
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+FIRST_DAY = date(2026, 12, 8)  # a Tuesday, two weeks after NOW; Toronto is on EST (UTC−5) then
+
+
+def two_day_workshop(**fields) -> Workshop:
+    """Two 7 h days from 09:00 to 16:00 in Toronto: the 14 h a CSPO workshop needs."""
+    workshop = WorkshopFactory(title="CSPO Toronto", **fields)
+    for day in range(2):
+        starts_at = datetime(2026, 12, 8, 14, 0, tzinfo=UTC) + timedelta(days=day)
+        WorkshopSessionFactory(workshop=workshop, starts_at=starts_at, ends_at=starts_at + timedelta(hours=7))
+    return workshop
+
+
+def enrol(workshop: Workshop, name: str, *, now: datetime = NOW) -> Enrolment:
+    return services.enrol(workshop=workshop, email=f"{name.lower()}@example.org", full_name=name, now=now)
+
+
+def test_schedule_session_converts_the_workshop_clock_to_utc(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="America/Toronto")
+
+    winter = services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(17), by=trainer)
+    summer = services.schedule_session(
+        workshop=workshop, day=date(2027, 6, 8), starts=time(9), ends=time(12, 30), by=trainer
+    )
+
+    winter.refresh_from_db()
+    summer.refresh_from_db()
+    assert (winter.starts_at, winter.ends_at) == (
+        datetime(2026, 12, 8, 14, 0, tzinfo=UTC),
+        datetime(2026, 12, 8, 22, 0, tzinfo=UTC),
+    )
+    assert (summer.starts_at, summer.ends_at) == (
+        datetime(2027, 6, 8, 13, 0, tzinfo=UTC),  # Toronto is on EDT (UTC−4) in June
+        datetime(2027, 6, 8, 16, 30, tzinfo=UTC),
+    )
+
+
+def test_schedule_session_uses_daylight_saving_time_when_the_workshop_zone_does(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="Europe/London")
+
+    session = services.schedule_session(
+        workshop=workshop, day=date(2027, 6, 8), starts=time(9), ends=time(17), by=trainer
+    )
+
+    session.refresh_from_db()
+    assert (session.starts_at, session.ends_at) == (
+        datetime(2027, 6, 8, 8, 0, tzinfo=UTC),
+        datetime(2027, 6, 8, 16, 0, tzinfo=UTC),
+    )
+    assert f"{session.local_starts_at:%H:%M %Z}" == "09:00 BST"
+
+
+def test_schedule_session_ending_before_it_starts_is_refused(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(13), ends=time(9), by=trainer)
+
+    assert refused.value.messages == ["A session must end after it starts."]
+    assert workshop.sessions.count() == 0
+
+
+def test_schedule_session_overlapping_another_is_refused_with_a_friendly_message(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(13), by=trainer)
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(12), ends=time(17), by=trainer)
+
+    assert refused.value.messages == ["This session overlaps another session of the same workshop."]
+    assert workshop.sessions.count() == 1
+
+
+def test_schedule_session_moving_a_session_onto_another_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    second_day = workshop.sessions.last()
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(15), ends=time(18), by=trainer, session=second_day
+        )
+
+    assert refused.value.messages == ["This session overlaps another session of the same workshop."]
+    second_day.refresh_from_db()
+    assert second_day.starts_at == datetime(2026, 12, 9, 14, 0, tzinfo=UTC)
+
+
+def test_schedule_session_back_to_back_with_another_is_allowed(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(12), by=trainer)
+
+    services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(12), ends=time(16), by=trainer)
+
+    assert workshop.sessions.count() == 2
+
+
+def test_schedule_session_at_a_time_the_clocks_skip_is_refused(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="America/Toronto")
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_session(
+            workshop=workshop, day=date(2027, 3, 14), starts=time(2, 30), ends=time(6), by=trainer
+        )
+
+    assert refused.value.messages == [
+        "02:30 on 14 Mar 2027 does not exist in America/Toronto: the clocks change that night."
+    ]
+    assert workshop.sessions.count() == 0
+
+
+def test_schedule_session_on_the_night_the_clocks_change_stores_the_real_hours(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="America/Toronto")
+
+    session = services.schedule_session(
+        workshop=workshop, day=date(2027, 3, 14), starts=time(1), ends=time(5), by=trainer
+    )
+
+    session.refresh_from_db()
+    assert (session.starts_at, session.ends_at) == (
+        datetime(2027, 3, 14, 6, 0, tzinfo=UTC),
+        datetime(2027, 3, 14, 9, 0, tzinfo=UTC),
+    )
+    assert session.duration == timedelta(hours=3)
+
+
+def test_schedule_session_returns_a_session_with_the_real_hours_on_the_night_the_clocks_change(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="America/Toronto")
+
+    session = services.schedule_session(
+        workshop=workshop, day=date(2027, 3, 14), starts=time(1), ends=time(5), by=trainer
+    )
+
+    assert session.duration == timedelta(hours=3)
+
+
+def test_schedule_session_moving_a_session_of_a_published_workshop_emails_each_enrolled_person_once(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = two_day_workshop(lead_trainer=trainer, capacity=5)
+    enrol(workshop, "Ann")
+    enrol(workshop, "Ben")
+    dan = enrol(workshop, "Dan")
+    services.cancel_enrolment(enrolment=dan, by=dan.participant, now=NOW)
+    first_day = workshop.sessions.first()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer, session=first_day
+        )
+
+    assert sorted(message.to[0] for message in mail.outbox) == ["ann@example.org", "ben@example.org"]
+    for message in mail.outbox:
+        assert message.subject == "New times: CSPO Toronto"
+        assert "  - Tuesday 8 December 2026, 10:00 to 17:00 EST\n" in message.body
+        assert "  - Wednesday 9 December 2026, 09:00 to 16:00 EST\n" in message.body
+        assert len(message.attachments) == 1
+        calendar = message.attachments[0]
+        assert calendar.mimetype == "text/calendar"
+        assert re.findall(r"DTSTART:\S+", calendar.content) == [
+            "DTSTART:20261208T150000Z",
+            "DTSTART:20261209T140000Z",
+        ]
+
+
+def test_schedule_session_saving_a_session_unchanged_emails_nobody(trainer, django_capture_on_commit_callbacks):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    first_day = workshop.sessions.first()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(16), by=trainer, session=first_day
+        )
+
+    assert mail.outbox == []
+
+
+def test_schedule_session_adding_a_session_to_a_published_workshop_emails_the_enrolled(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(workshop=workshop, day=date(2026, 12, 10), starts=time(9), ends=time(11), by=trainer)
+
+    assert [message.to for message in mail.outbox] == [["ann@example.org"]]
+    assert "  - Thursday 10 December 2026, 09:00 to 11:00 EST\n" in mail.outbox[0].body
+
+
+def test_schedule_session_adding_a_session_to_a_draft_emails_nobody(trainer, django_capture_on_commit_callbacks):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(16), by=trainer)
+
+    assert workshop.sessions.count() == 1
+    assert mail.outbox == []
+
+
+def test_remove_session_of_a_published_workshop_emails_the_enrolled(trainer, django_capture_on_commit_callbacks):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_session(session=workshop.sessions.last(), by=trainer)
+
+    assert workshop.sessions.count() == 1
+    assert [message.to for message in mail.outbox] == [["ann@example.org"]]
+    assert "Wednesday 9 December" not in mail.outbox[0].body
+
+
+def test_schedule_session_of_a_cancelled_workshop_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    services.cancel_workshop(workshop=workshop, by=trainer)
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_session(workshop=workshop, day=date(2026, 12, 10), starts=time(9), ends=time(11), by=trainer)
+
+    assert refused.value.messages == ["This workshop is cancelled; its sessions are final."]
+    assert workshop.sessions.count() == 2
+
+
+def test_remove_session_of_a_cancelled_workshop_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    services.cancel_workshop(workshop=workshop, by=trainer)
+
+    with pytest.raises(ValidationError) as refused:
+        services.remove_session(session=workshop.sessions.last(), by=trainer)
+
+    assert refused.value.messages == ["This workshop is cancelled; its sessions are final."]
+    assert workshop.sessions.count() == 2
+
+
+def test_publish_workshop_with_too_few_hours_says_how_many_are_missing(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    starts_at = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+    WorkshopSessionFactory(workshop=workshop, starts_at=starts_at, ends_at=starts_at + timedelta(hours=8))
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == [
+        "The sessions add up to 8 h, but a CSPO workshop needs at least 14 h: 6 h missing."
+    ]
+    workshop.refresh_from_db()
+    assert workshop.status == Workshop.Status.DRAFT
+
+
+def test_publish_workshop_with_a_past_session_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    yesterday = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    WorkshopSessionFactory(workshop=workshop, starts_at=yesterday, ends_at=yesterday + timedelta(hours=1))
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["The session of Mon 23 Nov 2026 09:00 is in the past."]
+
+
+def test_publish_workshop_in_person_without_a_venue_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT, venue_address="  ")
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["An in-person workshop needs a venue address."]
+
+
+def test_publish_workshop_online_without_a_meeting_link_is_refused(trainer):
+    workshop = two_day_workshop(
+        lead_trainer=trainer, status=Workshop.Status.DRAFT, format=Workshop.Format.ONLINE, venue_address=""
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["A live online workshop needs a meeting link."]
+
+
+def test_publish_workshop_without_sessions_is_refused(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["Add the sessions first: a workshop needs at least one session to be published."]
+
+
+def test_publish_workshop_spread_over_more_than_three_months_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    much_later = datetime(2027, 3, 20, 14, 0, tzinfo=UTC)
+    WorkshopSessionFactory(workshop=workshop, starts_at=much_later, ends_at=much_later + timedelta(hours=1))
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["All sessions must fall within three months of the first one."]
+
+
+def test_publish_workshop_lists_every_problem_at_once(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, venue_address="")
+    yesterday = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    WorkshopSessionFactory(workshop=workshop, starts_at=yesterday, ends_at=yesterday + timedelta(hours=8))
+
+    assert services.publishing_problems(workshop, now=NOW) == [
+        "The sessions add up to 8 h, but a CSPO workshop needs at least 14 h: 6 h missing.",
+        "The session of Mon 23 Nov 2026 09:00 is in the past.",
+        "An in-person workshop needs a venue address.",
+    ]
+
+
+def test_publish_workshop_with_a_valid_schedule_publishes_it(trainer, django_capture_on_commit_callbacks):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        published = services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert published.status == Workshop.Status.PUBLISHED
+    workshop.refresh_from_db()
+    assert workshop.status == Workshop.Status.PUBLISHED
+    assert services.publishing_problems(workshop, now=NOW) == []
+    assert mail.outbox == []
+
+
+def test_publish_workshop_that_is_published_already_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+
+    with pytest.raises(ValidationError) as refused:
+        services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert refused.value.messages == ["Only a draft can be published; this workshop is Published."]
+
+
+def test_create_workshop_makes_a_draft_led_by_its_creator(trainer, other_trainer):
+    course = WorkshopFactory().course
+
+    workshop = services.create_workshop(
+        by=trainer,
+        fields={"course": course, "title": "CSPO Ottawa", "venue_address": "", "status": Workshop.Status.PUBLISHED},
+        co_trainers=[trainer, other_trainer],
+    )
+
+    assert workshop.status == Workshop.Status.DRAFT
+    assert workshop.lead_trainer == trainer
+    assert list(workshop.co_trainers.all()) == [other_trainer]
+    assert WorkshopSession.objects.filter(workshop=workshop).count() == 0
+
+
+def test_the_calendar_sent_after_a_move_replaces_the_earlier_one(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer)
+    session = WorkshopSessionFactory(workshop=workshop)
+    before = workshop_calendar(workshop, workshop.sessions.all())
+    day = session.local_starts_at.date()
+
+    services.schedule_session(workshop=workshop, day=day, starts=time(10), ends=time(17), by=trainer, session=session)
+
+    workshop.refresh_from_db()
+    after = workshop_calendar(workshop, workshop.sessions.all())
+    sequence = [int(re.search(r"SEQUENCE:(\d+)", text).group(1)) for text in (before, after)]
+    assert sequence[1] > sequence[0]

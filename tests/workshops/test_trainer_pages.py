@@ -1,0 +1,249 @@
+"""The trainer schedules a workshop in the browser: details, sessions (htmx or plain forms), publish."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.factories import CourseFactory, EnrolmentFactory, WorkshopFactory, WorkshopSessionFactory
+from workshops.models import PreworkItem, Workshop, WorkshopSession
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _next_week() -> str:
+    return (timezone.localdate() + timedelta(days=10)).isoformat()
+
+
+def _day_after(day: str, days: int = 1) -> str:
+    from datetime import date
+
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
+@pytest.fixture
+def draft(trainer):
+    return WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, title="CSPO in Toronto")
+
+
+def test_trainer_creates_a_draft_workshop(login, trainer, other_trainer):
+    course = CourseFactory()
+
+    response = login(trainer).post(
+        "/trainer/workshops/new/",
+        {
+            "course": course.pk,
+            "title": "CSPO Ottawa",
+            "format": "in_person",
+            "venue_address": "1 Rideau St, Ottawa",
+            "time_zone": "America/Toronto",
+            "capacity": 16,
+            "price": "1295.00",
+            "currency": "CAD",
+            "prework_days_before": 7,
+            "offer_hours": 48,
+            "co_trainers": [other_trainer.pk],
+        },
+    )
+
+    workshop = Workshop.objects.get(title="CSPO Ottawa")
+    assert response.status_code == 302
+    assert response["Location"] == f"/trainer/workshops/{workshop.pk}/edit/"
+    assert (workshop.status, workshop.lead_trainer, list(workshop.co_trainers.all())) == (
+        Workshop.Status.DRAFT,
+        trainer,
+        [other_trainer],
+    )
+
+
+def test_bad_workshop_details_show_messages_and_save_nothing(login, trainer):
+    response = login(trainer).post("/trainer/workshops/new/", {"title": "No course", "capacity": 0})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["course"] == ["This field is required."]
+    assert "capacity" in response.context["form"].errors
+    assert Workshop.objects.count() == 0
+
+
+def test_adding_a_session_with_htmx_returns_the_sessions_region_with_the_running_total(login, trainer, draft):
+    client = login(trainer)
+
+    response = client.post(
+        f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "09:00", "ends": "17:00"}, **HTMX
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<section id="sessions"')
+    assert "<strong>8 h</strong>" in page
+    assert "6 h missing." in page
+    session = draft.sessions.get()
+    assert session.local_starts_at.strftime("%H:%M") == "09:00"
+    assert session.duration == timedelta(hours=8)
+
+
+def test_adding_a_session_without_javascript_redirects_back_to_the_edit_page(login, trainer, draft):
+    response = login(trainer).post(
+        f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "09:00", "ends": "12:30"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/trainer/workshops/{draft.pk}/edit/"
+    assert draft.sessions.get().duration == timedelta(hours=3, minutes=30)
+
+
+def test_an_overlapping_session_is_refused_with_a_message_in_the_region(login, trainer, draft):
+    client = login(trainer)
+    day = _next_week()
+    client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": "09:00", "ends": "17:00"})
+
+    response = client.post(
+        f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": "16:00", "ends": "18:00"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    assert "This session overlaps another session of the same workshop." in response.content.decode()
+    assert draft.sessions.count() == 1
+
+
+def test_a_session_ending_before_it_starts_is_refused(login, trainer, draft):
+    response = login(trainer).post(
+        f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "17:00", "ends": "09:00"}, **HTMX
+    )
+
+    assert "A session must end after it starts." in response.content.decode()
+    assert draft.sessions.count() == 0
+
+
+def test_moving_and_removing_a_session(login, trainer, draft):
+    client = login(trainer)
+    day = _next_week()
+    client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": "09:00", "ends": "17:00"})
+    session = draft.sessions.get()
+
+    client.post(
+        f"/trainer/workshops/{draft.pk}/sessions/{session.pk}/",
+        {"day": day, "starts": "10:00", "ends": "17:00"},
+        **HTMX,
+    )
+    session.refresh_from_db()
+    assert session.local_starts_at.strftime("%H:%M") == "10:00"
+
+    client.post(f"/trainer/workshops/{draft.pk}/sessions/{session.pk}/delete/", **HTMX)
+    assert draft.sessions.count() == 0
+
+
+def test_publishing_is_refused_with_the_hours_missing(login, trainer, draft):
+    client = login(trainer)
+    client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "09:00", "ends": "17:00"})
+
+    response = client.post(f"/trainer/workshops/{draft.pk}/publish/", follow=True)
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        "The sessions add up to 8 h, but a CSPO workshop needs at least 14 h: 6 h missing.",
+    ]
+    draft.refresh_from_db()
+    assert draft.status == Workshop.Status.DRAFT
+
+
+def test_a_two_day_workshop_is_published(login, trainer, draft):
+    client = login(trainer)
+    day = _next_week()
+    for each in (day, _day_after(day)):
+        client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": each, "starts": "09:00", "ends": "16:00"})
+
+    response = client.post(f"/trainer/workshops/{draft.pk}/publish/")
+
+    draft.refresh_from_db()
+    assert response.status_code == 302
+    assert draft.status == Workshop.Status.PUBLISHED
+
+
+def test_cancelling_a_published_workshop_tells_everyone(login, trainer, django_capture_on_commit_callbacks):
+    workshop = WorkshopFactory(lead_trainer=trainer, capacity=1)
+    WorkshopSessionFactory(workshop=workshop)
+    EnrolmentFactory(workshop=workshop)
+    EnrolmentFactory(workshop=workshop, status="waitlisted", waitlisted_at=timezone.now())
+    client = login(trainer)
+    assert (
+        "<strong>2</strong> enrolled and waiting people"
+        in client.get(f"/trainer/workshops/{workshop.pk}/cancel/").content.decode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/trainer/workshops/{workshop.pk}/cancel/")
+
+    workshop.refresh_from_db()
+    assert workshop.status == Workshop.Status.CANCELLED
+    assert sorted(m.subject for m in mail.outbox) == [f"Cancelled: {workshop}"] * 2
+
+
+def test_trainer_adds_a_prework_link_and_sees_it(login, trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer)
+    client = login(trainer)
+
+    client.post(
+        f"/trainer/workshops/{workshop.pk}/prework/", {"title": "The Scrum Guide", "url": "https://scrumguides.org"}
+    )
+    response = client.get(f"/trainer/workshops/{workshop.pk}/")
+
+    assert [(i.title, i.url) for i in workshop.prework_items.all()] == [("The Scrum Guide", "https://scrumguides.org")]
+    assert "The Scrum Guide" in response.content.decode()
+
+
+def test_prework_needs_a_file_or_a_link(login, trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer)
+
+    response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/prework/", {"title": "Nothing"}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Give either a file or a link (one of the two)."]
+    assert PreworkItem.objects.count() == 0
+
+
+TRAINER_URLS = [
+    ("get", "/trainer/workshops/{w}/"),
+    ("get", "/trainer/workshops/{w}/edit/"),
+    ("post", "/trainer/workshops/{w}/edit/"),
+    ("post", "/trainer/workshops/{w}/sessions/"),
+    ("post", "/trainer/workshops/{w}/sessions/{s}/"),
+    ("post", "/trainer/workshops/{w}/sessions/{s}/delete/"),
+    ("post", "/trainer/workshops/{w}/publish/"),
+    ("get", "/trainer/workshops/{w}/cancel/"),
+    ("post", "/trainer/workshops/{w}/cancel/"),
+    ("post", "/trainer/workshops/{w}/prework/"),
+    ("post", "/trainer/workshops/{w}/prework/{p}/delete/"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), TRAINER_URLS)
+def test_another_trainer_and_a_participant_are_refused(login, client, other_trainer, participant, method, url):
+    workshop = WorkshopFactory(status=Workshop.Status.DRAFT)
+    session = WorkshopSessionFactory(workshop=workshop)
+    item = PreworkItem.objects.create(workshop=workshop, title="Guide", url="https://example.org")
+    target = url.format(w=workshop.pk, s=session.pk, p=item.pk)
+    data = {"day": _next_week(), "starts": "09:00", "ends": "17:00", "title": "x", "url": "https://x.org"}
+
+    as_trainer = getattr(login(other_trainer), method)(target, data if method == "post" else None)
+    client.logout()
+    as_participant = getattr(login(participant), method)(target, data if method == "post" else None)
+
+    assert (as_trainer.status_code, as_participant.status_code) == (404, 403)
+    assert WorkshopSession.objects.get() == session
+    assert (workshop.status, PreworkItem.objects.count()) == (Workshop.Status.DRAFT, 1)
+
+
+@pytest.mark.parametrize("sessions", [2, 8])
+def test_edit_page_query_count_stays_flat(login, trainer, django_assert_num_queries, sessions):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    WorkshopSessionFactory.create_batch(sessions, workshop=workshop)
+    client = login(trainer)
+
+    # session, user, workshop, co-trainers, sessions, co-trainer choices, courses, form's co-trainers
+    with django_assert_num_queries(8):
+        assert client.get(f"/trainer/workshops/{workshop.pk}/edit/").status_code == 200

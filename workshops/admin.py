@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+
+from .models import Course, Enrolment, Workshop, WorkshopSession
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ("kind", "title", "minimum_contact_hours", "has_exam", "validity_months", "prerequisite")
+
+
+# Links typed without a scheme are https (Django 6's default; saying so silences its warning).
+HTTPS_LINKS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class WorkshopSessionInline(admin.TabularInline):
+    model = WorkshopSession
+    extra = 0
+
+
+class EnrolmentInline(admin.TabularInline):
+    model = Enrolment
+    extra = 0
+    autocomplete_fields = ("participant",)
+
+
+@admin.register(Workshop)
+class WorkshopAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "course", "lead_trainer", "format", "time_zone", "capacity", "status")
+    list_filter = ("status", "format", "course")
+    list_select_related = ("course", "lead_trainer")
+    search_fields = ("title", "lead_trainer__full_name")
+    autocomplete_fields = ("lead_trainer", "co_trainers")
+    inlines = (WorkshopSessionInline, EnrolmentInline)
+    formfield_overrides = HTTPS_LINKS
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = ("participant", "workshop", "status", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("participant", "workshop__course")
+    autocomplete_fields = ("participant", "workshop")
+    search_fields = ("participant__email", "participant__full_name")

@@ -1,0 +1,229 @@
+"""Reads across workshops, sessions and enrolments, with the prefetches that keep query counts flat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from participants.models import User
+from participants.queries import sheet_row
+
+from .models import Enrolment, PreworkDelivery, Workshop, WorkshopSession
+from .templatetags.durations import hours_minutes
+
+COURSE_SPAN = timedelta(days=92)  # a course finishes within 3 months of its start (domain notes)
+
+
+def contact_time(sessions: Iterable[WorkshopSession]) -> timedelta:
+    return sum((session.duration for session in sessions), timedelta())
+
+
+def publishing_problems(workshop: Workshop, *, now: datetime | None = None) -> list[str]:
+    """Everything that stops a workshop from being published, in words a trainer can act on."""
+    now = now or timezone.now()
+    sessions = sorted(workshop.sessions.all(), key=lambda s: s.starts_at)
+    problems = []
+    if not sessions:
+        return ["Add the sessions first: a workshop needs at least one session to be published."]
+    total, minimum = contact_time(sessions), workshop.course.minimum_contact_time
+    if total < minimum:
+        problems.append(
+            f"The sessions add up to {hours_minutes(total)}, but a {workshop.course.kind} workshop needs at least "
+            f"{hours_minutes(minimum)}: {hours_minutes(minimum - total)} missing."
+        )
+    for earlier, later in pairwise(sessions):
+        if later.starts_at < earlier.ends_at:
+            problems.append(f"The sessions of {_day(earlier)} and {_day(later)} overlap.")
+    problems += [f"The session of {_day(s)} is in the past." for s in sessions if s.starts_at < now]
+    if sessions[-1].ends_at - sessions[0].starts_at > COURSE_SPAN:
+        problems.append("All sessions must fall within three months of the first one.")
+    if workshop.format == Workshop.Format.IN_PERSON and not workshop.venue_address.strip():
+        problems.append("An in-person workshop needs a venue address.")
+    if workshop.format == Workshop.Format.ONLINE and not workshop.meeting_url:
+        problems.append("A live online workshop needs a meeting link.")
+    return problems
+
+
+def _day(session: WorkshopSession) -> str:
+    return f"{session.local_starts_at:%a %-d %b %Y %H:%M}"
+
+
+@dataclass
+class WorkshopsByTime:
+    upcoming: list[Workshop] = field(default_factory=list)
+    running: list[Workshop] = field(default_factory=list)
+    past: list[Workshop] = field(default_factory=list)
+
+
+def _group_by_time(workshops: QuerySet[Workshop], now: datetime) -> WorkshopsByTime:
+    groups = WorkshopsByTime()
+    for workshop in workshops:
+        if workshop.first_starts_at is None or workshop.first_starts_at > now:
+            groups.upcoming.append(workshop)
+        elif workshop.last_ends_at >= now:
+            groups.running.append(workshop)
+        else:
+            groups.past.append(workshop)
+    groups.past.reverse()  # most recent first
+    return groups
+
+
+def workshops_for_trainer(trainer, *, now: datetime | None = None) -> WorkshopsByTime:
+    workshops = (
+        Workshop.objects.filter(Q(lead_trainer=trainer) | Q(pk__in=trainer.co_trained_workshops.values("pk")))
+        .select_related("course", "lead_trainer")
+        .with_figures()
+        .order_by("first_starts_at", "pk")
+    )
+    return _group_by_time(workshops, now or timezone.now())
+
+
+def catalogue(
+    *, now: datetime | None = None, course: str = "", format: str = "", month: date | None = None
+) -> QuerySet[Workshop]:
+    """Published workshops that have not started, with their figures and sessions, soonest first."""
+    workshops = (
+        Workshop.objects.filter(status=Workshop.Status.PUBLISHED)
+        .select_related("course", "lead_trainer")
+        .with_figures()
+        .filter(first_starts_at__gt=now or timezone.now())
+    )
+    if course:
+        workshops = workshops.filter(course__kind=course)
+    if format:
+        workshops = workshops.filter(format=format)
+    if month:
+        start = datetime(month.year, month.month, 1, tzinfo=UTC)
+        end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+        workshops = workshops.filter(first_starts_at__gte=start, first_starts_at__lt=end)
+    return workshops.prefetch_related(
+        Prefetch("sessions", queryset=WorkshopSession.objects.order_by("starts_at"))
+    ).order_by("first_starts_at", "pk")
+
+
+def enrolments_of(participant) -> QuerySet[Enrolment]:
+    return (
+        Enrolment.objects.filter(participant=participant)
+        .select_related("workshop__course", "workshop__lead_trainer")
+        .prefetch_related(Prefetch("workshop__sessions", queryset=WorkshopSession.objects.order_by("starts_at")))
+        .order_by("-created_at")
+    )
+
+
+def roster(workshop: Workshop) -> QuerySet[Enrolment]:
+    return workshop.enrolments.select_related("participant").order_by("status", "created_at")
+
+
+@dataclass
+class Overview:
+    workshops_by_status: dict[str, int]
+    people: dict[str, int]
+    enrolments_by_status: dict[str, int]
+    upcoming: list[Workshop]
+
+
+def overview(*, now: datetime | None = None, upcoming_limit: int = 10) -> Overview:
+    now = now or timezone.now()
+    by_status = dict(Workshop.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    enrolments = dict(Enrolment.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    people = User.objects.aggregate(
+        trainers=Count("pk", filter=Q(is_trainer=True)),
+        participants=Count("pk", filter=Q(is_participant=True)),
+        administrators=Count("pk", filter=Q(is_staff=True)),
+    )
+    upcoming = list(
+        Workshop.objects.exclude(status=Workshop.Status.CANCELLED)
+        .select_related("course", "lead_trainer")
+        .with_figures()
+        .filter(first_starts_at__gte=now)
+        .order_by("first_starts_at")[:upcoming_limit]
+    )
+    return Overview(
+        workshops_by_status={label: by_status.get(value, 0) for value, label in Workshop.Status.choices},
+        people=people,
+        enrolments_by_status={label: enrolments.get(value, 0) for value, label in Enrolment.Status.choices},
+        upcoming=upcoming,
+    )
+
+
+def waitlist_position(enrolment: Enrolment) -> int | None:
+    if enrolment.status != Enrolment.Status.WAITLISTED:
+        return None
+    ahead = Enrolment.objects.filter(workshop_id=enrolment.workshop_id, status=Enrolment.Status.WAITLISTED).filter(
+        Q(waitlisted_at__lt=enrolment.waitlisted_at) | Q(waitlisted_at=enrolment.waitlisted_at, pk__lt=enrolment.pk)
+    )
+    return ahead.count() + 1
+
+
+def enrolment_page(enrolment: Enrolment, *, now: datetime | None = None) -> dict:
+    """What a participant sees of their own enrolment: schedule, place, and pre-work once released."""
+    now = now or timezone.now()
+    workshop = enrolment.workshop
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    first_start = sessions[0].starts_at if sessions else None
+    released = enrolment.status == Enrolment.Status.ENROLLED and (
+        workshop.prework_released(first_start=first_start, now=now)
+        or PreworkDelivery.objects.filter(enrolment=enrolment).exists()
+    )
+    return {
+        "enrolment": enrolment,
+        "workshop": workshop,
+        "sessions": sessions,
+        "position": waitlist_position(enrolment),
+        "prework_released": released,
+        "prework_items": list(workshop.prework_items.all()) if released else [],
+        "can_cancel": enrolment.status != Enrolment.Status.CANCELLED and (first_start is None or first_start > now),
+        # Their own marks only (the trainer's notes stay with the trainer).
+        "attendance": sheet_row(enrolment, now=now)
+        if enrolment.status == Enrolment.Status.ENROLLED and first_start is not None and first_start <= now
+        else None,
+    }
+
+
+def schedule(workshop: Workshop, *, now: datetime | None = None) -> dict:
+    """The sessions region of the edit page: sessions, running total against the minimum, and
+    what still stops publishing."""
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    total, minimum = contact_time(sessions), workshop.course.minimum_contact_time
+    return {
+        "sessions": sessions,
+        "contact_time": total,
+        "minimum_contact_time": minimum,
+        "contact_missing": max(minimum - total, timedelta()),
+        "contact_percent": min(100, round(100 * total / minimum)) if minimum else 100,
+        "publishing_problems": publishing_problems(workshop, now=now)
+        if workshop.status == Workshop.Status.DRAFT
+        else [],
+    }
+
+
+def trainer_workshop_page(workshop: Workshop) -> dict:
+    """Everything the trainer's workshop page shows, in a fixed number of queries."""
+    roster = list(
+        workshop.enrolments.select_related("participant", "prework_delivery__email").order_by(
+            "status", "waitlisted_at", "created_at"
+        )
+    )
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    first_start = sessions[0].starts_at if sessions else None
+    waiting = sorted(
+        (e for e in roster if e.status == Enrolment.Status.WAITLISTED), key=lambda e: (e.waitlisted_at, e.pk)
+    )
+    for position, enrolment in enumerate(waiting, start=1):
+        enrolment.position = position
+    return {
+        "workshop": workshop,
+        "sessions": sessions,
+        "contact_time": contact_time(sessions),
+        "roster": roster,
+        "seats_taken": sum(1 for e in roster if e.holds_seat),
+        "waitlist_length": len(waiting),
+        "to_notify": sum(1 for e in roster if e.status != Enrolment.Status.CANCELLED),
+        "prework_items": list(workshop.prework_items.all()),
+        "prework_release": workshop.prework_release_time(first_start),
+    }

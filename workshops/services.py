@@ -1,0 +1,428 @@
+"""Every write to workshops, sessions, enrolments and pre-work, with the e-mails they cause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Min, prefetch_related_objects
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.models import User
+from participants.services import Attachment, find_or_create_participant, queue_email
+
+from .calendar import ICS_MIMETYPE, calendar_filename, workshop_calendar
+from .models import Enrolment, PreworkDelivery, PreworkItem, Workshop, WorkshopSession
+from .queries import publishing_problems, waitlist_position
+
+OFFER_SALT = "workshops.seat-offer"
+
+
+def absolute_url(path: str) -> str:
+    return settings.CSPO_SITE_URL.rstrip("/") + path
+
+
+def _locked(workshop: Workshop) -> Workshop:
+    """The workshop row, locked until the transaction ends: enrolments of one workshop take turns."""
+    return Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+
+
+def _first_start(workshop: Workshop) -> datetime | None:
+    return workshop.sessions.aggregate(first=Min("starts_at"))["first"]
+
+
+def _calendar_attachment(workshop: Workshop) -> Attachment:
+    url = absolute_url(reverse("workshops:public_detail", args=[workshop.pk]))
+    return Attachment(
+        calendar_filename(workshop), workshop_calendar(workshop, workshop.sessions.all(), url=url), ICS_MIMETYPE
+    )
+
+
+def _email_context(enrolment: Enrolment, **extra) -> dict:
+    workshop = enrolment.workshop
+    return {
+        "enrolment": enrolment,
+        "participant": enrolment.participant,
+        "workshop": workshop,
+        "sessions": list(workshop.sessions.all()),
+        "workshop_url": absolute_url(reverse("workshops:public_detail", args=[workshop.pk])),
+        "my_url": absolute_url(reverse("workshops:my_enrolment", args=[enrolment.pk])),
+        **extra,
+    }
+
+
+def _with_sessions(workshop: Workshop) -> Workshop:
+    """Load the sessions once for every e-mail about this workshop (and its calendar file)."""
+    prefetch_related_objects([workshop], "sessions")
+    return workshop
+
+
+def _notify(enrolment: Enrolment, purpose: str, *, calendar: bool = False, key: str | None = None, **extra):
+    return queue_email(
+        purpose=purpose,
+        to=enrolment.participant.email,
+        template=f"workshops/{purpose}",
+        context=_email_context(enrolment, **extra),
+        attachment=_calendar_attachment(enrolment.workshop) if calendar else None,
+        dedup_key=key,
+    )
+
+
+# --- Scheduling -------------------------------------------------------------------------------
+
+
+def _aware(day: date, clock: time, workshop: Workshop) -> datetime:
+    local = datetime.combine(day, clock, tzinfo=workshop.zone)
+    if local.astimezone(UTC).astimezone(workshop.zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValidationError(
+            f"{clock:%H:%M} on {day:%-d %b %Y} does not exist in {workshop.time_zone}: the clocks change that night."
+        )
+    # In UTC: Python subtracts two times of one zone by the wall clock, wrong across a clock change.
+    return local.astimezone(UTC)
+
+
+@transaction.atomic
+def schedule_session(
+    *, workshop: Workshop, day: date, starts: time, ends: time, by: User, session: WorkshopSession | None = None
+) -> WorkshopSession:
+    """Add a session (or move ``session``), given as a day and clock times in the workshop's zone."""
+    workshop = _locked(workshop)
+    if workshop.schedule_is_final:
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
+    starts_at, ends_at = _aware(day, starts, workshop), _aware(day, ends, workshop)
+    if ends_at <= starts_at:
+        raise ValidationError("A session must end after it starts.")
+    session = session or WorkshopSession(workshop=workshop)
+    is_new = session.pk is None
+    moved = not is_new and (session.starts_at, session.ends_at) != (starts_at, ends_at)
+    session.starts_at, session.ends_at = starts_at, ends_at
+    session.workshop = workshop
+    if session.overlapping().exists():
+        raise ValidationError("This session overlaps another session of the same workshop.")
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as error:  # a co-trainer added an overlapping session at the same moment
+        raise ValidationError("This session overlaps another session of the same workshop.") from error
+    _raise_schedule_version(workshop)
+    if workshop.status != Workshop.Status.DRAFT and (is_new or moved):
+        _notify_schedule_change(workshop)
+    return session
+
+
+@transaction.atomic
+def remove_session(*, session: WorkshopSession, by: User) -> None:
+    workshop = _locked(session.workshop)
+    if workshop.schedule_is_final:
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
+    session.delete()
+    _raise_schedule_version(workshop)
+    if workshop.status != Workshop.Status.DRAFT:
+        _notify_schedule_change(workshop)
+
+
+def _raise_schedule_version(workshop: Workshop) -> None:
+    workshop.schedule_version += 1
+    workshop.save(update_fields=["schedule_version", "updated_at"])
+
+
+def _notify_schedule_change(workshop: Workshop) -> None:
+    workshop = _with_sessions(workshop)
+    for enrolment in workshop.enrolments.filter(status__in=Enrolment.SEAT_HOLDING).select_related("participant"):
+        enrolment.workshop = workshop
+        _notify(enrolment, "sessions_changed", calendar=True)
+
+
+@transaction.atomic
+def update_workshop(
+    *, workshop: Workshop, by: User, fields: dict, co_trainers: Iterable[User] | None = None
+) -> Workshop:
+    """Save edited details; a larger capacity offers the new seats to the waiting list."""
+    locked = _locked(workshop)
+    old_capacity = locked.capacity
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    if co_trainers is not None:
+        locked.co_trainers.set([t for t in co_trainers if t.pk != locked.lead_trainer_id])
+    if locked.capacity > old_capacity:
+        offer_free_seats(workshop=locked)
+    return locked
+
+
+@transaction.atomic
+def create_workshop(*, by: User, fields: dict, co_trainers: Iterable[User] = ()) -> Workshop:
+    workshop = Workshop(**{"lead_trainer": by, **fields, "status": Workshop.Status.DRAFT})
+    workshop.full_clean()
+    workshop.save()
+    workshop.co_trainers.set([t for t in co_trainers if t.pk != workshop.lead_trainer_id])
+    return workshop
+
+
+@transaction.atomic
+def publish_workshop(*, workshop: Workshop, by: User, now: datetime | None = None) -> Workshop:
+    workshop = _locked(workshop)
+    if workshop.status != Workshop.Status.DRAFT:
+        raise ValidationError(f"Only a draft can be published; this workshop is {workshop.get_status_display()}.")
+    problems = publishing_problems(workshop, now=now)
+    if problems:
+        raise ValidationError(problems)
+    workshop.status = Workshop.Status.PUBLISHED
+    workshop.save(update_fields=["status", "updated_at"])
+    return workshop
+
+
+@transaction.atomic
+def cancel_workshop(*, workshop: Workshop, by: User) -> int:
+    """Cancel, and tell everyone enrolled, offered a seat or waiting. Returns how many were told."""
+    workshop = _locked(workshop)
+    if workshop.schedule_is_final:
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()} already.")
+    was_public = workshop.status != Workshop.Status.DRAFT
+    workshop.status = Workshop.Status.CANCELLED
+    workshop.save(update_fields=["status", "updated_at"])
+    told = 0
+    workshop = _with_sessions(workshop)
+    if was_public:
+        for enrolment in workshop.enrolments.exclude(status=Enrolment.Status.CANCELLED).select_related("participant"):
+            enrolment.workshop = workshop
+            _notify(enrolment, "workshop_cancelled", key=f"workshop-cancelled:{enrolment.pk}")
+            told += 1
+    return told
+
+
+@transaction.atomic
+def add_prework_item(*, workshop: Workshop, by: User, title: str, file=None, url: str = "") -> PreworkItem:
+    item = PreworkItem(workshop=workshop, title=title, file=file or "", url=url)
+    item.full_clean()
+    item.save()
+    return item
+
+
+@transaction.atomic
+def remove_prework_item(*, item: PreworkItem, by: User) -> None:
+    if item.file:
+        # The file goes only once the row is gone for good.
+        storage, name = item.file.storage, item.file.name
+        transaction.on_commit(lambda: storage.delete(name))
+    item.delete()
+
+
+COMPLETION_GRACE = timedelta(hours=24)
+
+
+def advance_workshop_statuses(*, now: datetime | None = None) -> int:
+    """The periodic job: a published workshop whose first session started is running; a running
+    one is completed a day after its last session ended (the trainer has that day to finish the
+    sheet before every change needs a reason). Returns how many changed."""
+    now = now or timezone.now()
+    figures = Workshop.objects.with_figures()
+    started = figures.filter(status=Workshop.Status.PUBLISHED, first_starts_at__lte=now).values("pk")
+    ended = figures.filter(status=Workshop.Status.RUNNING, last_ends_at__lte=now - COMPLETION_GRACE).values("pk")
+    completed = Workshop.objects.filter(pk__in=ended).update(status=Workshop.Status.COMPLETED, updated_at=now)
+    running = Workshop.objects.filter(pk__in=started).update(status=Workshop.Status.RUNNING, updated_at=now)
+    return running + completed
+
+
+# --- Enrolment and the waiting list -----------------------------------------------------------
+
+
+def enrolment_closed_reason(workshop: Workshop, *, now: datetime) -> str | None:
+    """Why nobody can enrol now, or None when enrolment is open."""
+    if workshop.status != Workshop.Status.PUBLISHED:
+        return "This workshop is not open for enrolment."
+    first = _first_start(workshop)
+    if first is not None and first <= now:
+        return "This workshop has started; enrolment is closed."
+    return None
+
+
+@transaction.atomic
+def enrol(
+    *, workshop: Workshop, email: str, full_name: str, by: User | None = None, now: datetime | None = None
+) -> Enrolment:
+    """Give the person a seat, or a place on the waiting list when the workshop is full.
+
+    The workshop row is locked first, so two people taking the last seat at the same moment take
+    turns: one gets the seat, the other joins the waiting list. Enrolling again changes nothing.
+    """
+    now = now or timezone.now()
+    workshop = _locked(workshop)
+    if reason := enrolment_closed_reason(workshop, now=now):
+        raise ValidationError(reason)
+    participant, _ = find_or_create_participant(email=email, full_name=full_name)
+    enrolment = Enrolment.objects.filter(workshop=workshop, participant=participant).first()
+    if enrolment is not None and enrolment.status != Enrolment.Status.CANCELLED:
+        return enrolment
+    enrolment = enrolment or Enrolment(workshop=workshop, participant=participant)
+    enrolment.cancelled_at = None
+    if _free_seats(workshop) > 0 and not workshop.enrolments.filter(status=Enrolment.Status.WAITLISTED).exists():
+        enrolment.status, enrolment.waitlisted_at = Enrolment.Status.ENROLLED, None
+        enrolment.save()
+        _notify(enrolment, "enrolment_confirmed", calendar=True)
+        release_prework(enrolment=enrolment, now=now)
+    else:
+        enrolment.status, enrolment.waitlisted_at = Enrolment.Status.WAITLISTED, now
+        enrolment.save()
+        _notify(enrolment, "waitlisted", position=waitlist_position(enrolment))
+    return enrolment
+
+
+def _free_seats(workshop: Workshop) -> int:
+    return workshop.capacity - workshop.enrolments.filter(status__in=Enrolment.SEAT_HOLDING).count()
+
+
+def offer_token(enrolment: Enrolment) -> str:
+    return signing.dumps(enrolment.pk, salt=OFFER_SALT)
+
+
+def enrolment_from_offer_token(token: str) -> Enrolment | None:
+    try:
+        pk = signing.loads(token, salt=OFFER_SALT)
+    except signing.BadSignature:
+        return None
+    return Enrolment.objects.select_related("workshop__course", "participant").filter(pk=pk).first()
+
+
+def offer_free_seats(*, workshop: Workshop, now: datetime | None = None) -> list[Enrolment]:
+    """Offer each free seat to the next person waiting. The caller holds the workshop lock."""
+    now = now or timezone.now()
+    if workshop.status != Workshop.Status.PUBLISHED:
+        return []
+    free = _free_seats(workshop)
+    if free <= 0:
+        return []
+    offered = list(
+        workshop.enrolments.filter(status=Enrolment.Status.WAITLISTED)
+        .select_related("participant")
+        .order_by("waitlisted_at", "pk")[:free]
+    )
+    workshop = _with_sessions(workshop)
+    for enrolment in offered:
+        enrolment.status = Enrolment.Status.OFFERED
+        enrolment.offer_expires_at = now + timedelta(hours=workshop.offer_hours)
+        enrolment.save(update_fields=["status", "offer_expires_at", "updated_at"])
+        enrolment.workshop = workshop
+        offer_url = absolute_url(reverse("workshops:offer", args=[offer_token(enrolment)]))
+        _notify(
+            enrolment,
+            "seat_offered",
+            offer_url=offer_url,
+            key=f"offer:{enrolment.pk}:{int(enrolment.offer_expires_at.timestamp())}",
+        )
+    return offered
+
+
+@transaction.atomic
+def accept_offer(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+    now = now or timezone.now()
+    workshop = _locked(enrolment.workshop)
+    enrolment = Enrolment.objects.select_related("participant").get(pk=enrolment.pk)
+    enrolment.workshop = workshop
+    if enrolment.status == Enrolment.Status.ENROLLED:
+        return enrolment
+    if reason := enrolment_closed_reason(workshop, now=now):
+        raise ValidationError(reason)
+    if enrolment.status != Enrolment.Status.OFFERED or enrolment.offer_expires_at <= now:
+        raise ValidationError("This offer has expired and the seat went to the next person waiting.")
+    enrolment.status, enrolment.offer_expires_at = Enrolment.Status.ENROLLED, None
+    enrolment.save(update_fields=["status", "offer_expires_at", "updated_at"])
+    _notify(enrolment, "enrolment_confirmed", calendar=True)
+    release_prework(enrolment=enrolment, now=now)
+    return enrolment
+
+
+@transaction.atomic
+def cancel_enrolment(*, enrolment: Enrolment, by: User, now: datetime | None = None) -> Enrolment:
+    """Give up a seat, an offer or a place on the waiting list; a freed seat goes to the next person."""
+    now = now or timezone.now()
+    workshop = _locked(enrolment.workshop)
+    enrolment = Enrolment.objects.select_related("participant").get(pk=enrolment.pk)
+    if enrolment.status == Enrolment.Status.CANCELLED:
+        return enrolment
+    first = _first_start(workshop)
+    if first is not None and first <= now and not by.is_staff:
+        raise ValidationError("The workshop has started; only the training company can change enrolments now.")
+    freed_seat = enrolment.holds_seat
+    enrolment.status, enrolment.cancelled_at = Enrolment.Status.CANCELLED, now
+    enrolment.offer_expires_at = enrolment.waitlisted_at = None
+    enrolment.save()
+    if freed_seat:
+        offer_free_seats(workshop=workshop, now=now)
+    return enrolment
+
+
+def expire_offers(*, now: datetime | None = None, batch: int = 200) -> int:
+    """Offers nobody answered in time lapse; their seats go to the next people waiting."""
+    now = now or timezone.now()
+    due = Enrolment.objects.filter(status=Enrolment.Status.OFFERED, offer_expires_at__lte=now)
+    workshop_ids = set(due.values_list("workshop_id", flat=True)[:batch])
+    expired = 0
+    for workshop_id in workshop_ids:
+        with transaction.atomic():
+            workshop = _locked(Workshop(pk=workshop_id))
+            for enrolment in due.filter(workshop=workshop).select_related("participant"):
+                enrolment.status, enrolment.cancelled_at, enrolment.offer_expires_at = (
+                    Enrolment.Status.CANCELLED,
+                    now,
+                    None,
+                )
+                enrolment.save(update_fields=["status", "cancelled_at", "offer_expires_at", "updated_at"])
+                enrolment.workshop = workshop
+                if workshop.status == Workshop.Status.PUBLISHED:  # a cancelled workshop told them already
+                    _notify(enrolment, "offer_expired")
+                expired += 1
+            offer_free_seats(workshop=workshop, now=now)
+    return expired
+
+
+# --- Pre-work ---------------------------------------------------------------------------------
+
+
+def release_prework(*, enrolment: Enrolment, now: datetime | None = None) -> PreworkDelivery | None:
+    """Send the pre-work to one enrolled person once it is due. One delivery row per enrolment,
+    ever: a second call, a retry or a crash between two runs never sends it twice."""
+    workshop = enrolment.workshop
+    if enrolment.status != Enrolment.Status.ENROLLED or not workshop.prework_items.exists():
+        return None
+    if not workshop.prework_released(first_start=_first_start(workshop), now=now):
+        return None
+    delivery, created = PreworkDelivery.objects.get_or_create(enrolment=enrolment)
+    if not created:
+        return None
+    delivery.email = _notify(
+        enrolment, "prework", items=list(workshop.prework_items.all()), key=f"prework:{enrolment.pk}"
+    )
+    delivery.save(update_fields=["email"])
+    return delivery
+
+
+def send_due_prework(*, now: datetime | None = None, batch: int = 500) -> int:
+    """The periodic job: release pre-work to every enrolled person whose workshop's time has come."""
+    now = now or timezone.now()
+    workshops = (
+        Workshop.objects.filter(status__in=[Workshop.Status.PUBLISHED, Workshop.Status.RUNNING])
+        .filter(prework_items__isnull=False)
+        .annotate(first_start=Min("sessions__starts_at"))
+        .filter(first_start__isnull=False)
+        .distinct()
+    )
+    sent = 0
+    for workshop in workshops:
+        if not workshop.prework_released(first_start=workshop.first_start, now=now):
+            continue
+        waiting = workshop.enrolments.filter(status=Enrolment.Status.ENROLLED, prework_delivery__isnull=True)
+        for enrolment in waiting.select_related("participant")[: batch - sent]:
+            with transaction.atomic():
+                enrolment.workshop = workshop
+                if release_prework(enrolment=enrolment, now=now):
+                    sent += 1
+        if sent >= batch:
+            break
+    return sent
