@@ -96,6 +96,10 @@ class CertificationQuerySet(models.QuerySet):
     def active_on(self, day: date) -> CertificationQuerySet:
         return self.filter(state=Certification.State.ACTIVE, expires_on__gte=day)
 
+    def expiring_between(self, first: date, last: date) -> CertificationQuerySet:
+        """Activated certifications whose expiry date lies in [first, last] (on the expiry index)."""
+        return self.filter(state=Certification.State.ACTIVE, expires_on__gte=first, expires_on__lte=last)
+
 
 class Certification(models.Model):
     """A certification from one enrolment (never two). Pending until the participant activates it;

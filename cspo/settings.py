@@ -58,6 +58,9 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # Links in e-mails (sent by workers, outside any request) start with this.
 CSPO_SITE_URL = env("CSPO_SITE_URL", "http://127.0.0.1:8000")
+# Payment providers for renewal fees (renewals/payments.py): "manual" lets administrators record
+# invoices and transfers; "test" is a pretend card processor, on by default only in DEBUG.
+CSPO_PAYMENT_PROVIDERS = env_list("CSPO_PAYMENT_PROVIDERS", ["manual", "test"] if DEBUG else ["manual"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -186,6 +189,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-prework": {"task": "workshops.send_due_prework", "schedule": 900},
     "advance-workshop-statuses": {"task": "workshops.advance_workshop_statuses", "schedule": 300},
     "remind-unactivated-certifications": {"task": "certification.remind_unactivated", "schedule": 3600},
+    "send-renewal-reminders": {"task": "renewals.send_renewal_reminders", "schedule": crontab(hour=6, minute=5)},
     "clear-expired-sessions": {
         "task": "participants.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

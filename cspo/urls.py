@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("participants.urls")),
     path("", include("workshops.urls")),
     path("", include("certification.urls")),
+    path("", include("renewals.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -214,6 +214,9 @@ def record_mark(
     MarkChange.objects.create(
         enrolment=enrolment, mark=mark, changed_by=by, before=before, after=mark.snapshot(), reason=reason.strip()
     )
+    from renewals.services import credit_attendance_after_commit  # renewals builds on this app
+
+    credit_attendance_after_commit(enrolment_id=enrolment.pk, session_id=session.pk)
     return mark
 
 

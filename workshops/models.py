@@ -45,6 +45,19 @@ class Course(models.Model):
         related_name="leads_to",
         help_text="A certification that must be active before enrolling (A-CSPO needs a CSPO).",
     )
+    renewal_level = models.ForeignKey(
+        "renewals.RenewalLevel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="courses",
+        help_text="The level its certification renews at (SEUs and fee); empty if it does not renew.",
+    )
+    is_community_event = models.BooleanField(
+        default=False,
+        help_text="A free community event such as the monthly Lean Coffee: attendance credits SEUs, "
+        "and it leads to no certification.",
+    )
 
     class Meta:
         ordering = ["kind"]

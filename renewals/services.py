@@ -1,0 +1,361 @@
+"""Every write of renewals: logging SEUs, crediting our own events, paying and renewing, reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from certification.models import Certification
+from certification.services import add_months
+from participants.models import AttendanceMark, OutboundEmail, User
+from participants.services import queue_email
+from workshops.services import absolute_url
+
+from . import payments
+from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry
+from .queries import RenewalQuote, quote, quotes_for
+
+QUARTER = Decimal("0.25")
+
+
+@dataclass(frozen=True)
+class SeuActivity:
+    """What a person types for one entry (the form's cleaned data)."""
+
+    earned_on: date
+    category: SeuCategory
+    hours: Decimal
+    title: str
+    description: str = ""
+    evidence_url: str = ""
+    evidence_file: object | None = None
+    good_faith: bool = False
+
+
+def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: SeuEntry | None = None) -> None:
+    """Every rule an entry must keep, each failure in words; raises with all of them at once."""
+    problems: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        problems.setdefault(field, []).append(message)
+
+    policy = RenewalPolicy.current()
+    if not activity.good_faith:
+        refuse("good_faith", "Confirm that you completed this activity as described.")
+    if not activity.title.strip():
+        refuse("title", "Give the activity a title.")
+    hours = activity.hours
+    if hours is None or hours <= 0:
+        refuse("hours", "SEUs must be more than 0.")
+    elif hours % QUARTER:
+        refuse("hours", "SEUs are counted in quarter hours: 0.25, 0.5, 0.75, 1…")
+    elif hours > policy.daily_cap:
+        refuse("hours", f"At most {policy.daily_cap.normalize()} SEUs count per day.")
+    if not activity.category.is_active and (entry is None or entry.category_id != activity.category.pk):
+        refuse("category", "This category is no longer used; choose another.")
+    if activity.earned_on > today:
+        refuse("earned_on", "The date cannot be in the future: log an activity once you have done it.")
+    else:
+        starts = quote(holder, today=today).window_starts_on
+        if starts is None:
+            refuse("earned_on", "You hold no certification that renews, so there is no period to log SEUs in.")
+        elif activity.earned_on < starts:
+            refuse("earned_on", f"SEUs count from the start of your current period, {starts:%-d %B %Y}.")
+        elif hours and hours > 0 and not problems.get("hours"):
+            same_day = SeuEntry.objects.filter(holder=holder, earned_on=activity.earned_on)
+            if entry is not None:
+                same_day = same_day.exclude(pk=entry.pk)
+            logged = same_day.aggregate(total=Sum("hours"))["total"] or Decimal("0")
+            if logged + hours > policy.daily_cap:
+                room = max(Decimal("0"), policy.daily_cap - logged)
+                refuse(
+                    "hours",
+                    f"At most {policy.daily_cap.normalize()} SEUs count per day; you logged {logged.normalize()} "
+                    f"on {activity.earned_on:%-d %B %Y} already, so {room.normalize()} more fit.",
+                )
+    duplicate = SeuEntry.objects.filter(
+        holder=holder, earned_on=activity.earned_on, title__iexact=activity.title.strip()
+    )
+    if entry is not None:
+        duplicate = duplicate.exclude(pk=entry.pk)
+    if activity.title.strip() and duplicate.exists():
+        refuse("title", "You logged this activity on this date already.")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _apply(entry: SeuEntry, activity: SeuActivity) -> None:
+    entry.earned_on = activity.earned_on
+    entry.category = activity.category
+    entry.hours = activity.hours
+    entry.title = activity.title.strip()
+    entry.description = activity.description.strip()
+    entry.evidence_url = activity.evidence_url
+    if activity.evidence_file:
+        entry.evidence_file = activity.evidence_file
+    entry.confirmed_at = timezone.now()
+
+
+@transaction.atomic
+def log_seu_entry(*, holder: User, activity: SeuActivity, today: date | None = None) -> SeuEntry:
+    today = today or timezone.localdate()
+    User.objects.select_for_update().filter(pk=holder.pk).first()  # one holder's entries, one at a time
+    _check_activity(holder=holder, activity=activity, today=today)
+    entry = SeuEntry(holder=holder)
+    _apply(entry, activity)
+    entry.save()
+    return entry
+
+
+def _editable(entry: SeuEntry) -> SeuEntry:
+    entry = SeuEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.renewal_id is not None:
+        raise ValidationError("This entry was used by a renewal; it is kept as it is.")
+    if entry.is_credited:
+        raise ValidationError("We credited this entry for attending our event; it changes with the attendance.")
+    return entry
+
+
+@transaction.atomic
+def update_seu_entry(*, entry: SeuEntry, activity: SeuActivity, today: date | None = None) -> SeuEntry:
+    today = today or timezone.localdate()
+    User.objects.select_for_update().filter(pk=entry.holder_id).first()
+    entry = _editable(entry)
+    _check_activity(holder=entry.holder, activity=activity, today=today, entry=entry)
+    _apply(entry, activity)
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def delete_seu_entry(*, entry: SeuEntry) -> None:
+    entry = _editable(entry)
+    if entry.evidence_file:
+        transaction.on_commit(
+            lambda name=entry.evidence_file.name, storage=entry.evidence_file.storage: storage.delete(name)
+        )
+    entry.delete()
+
+
+# --- Our own events credit SEUs ---------------------------------------------------------------
+
+
+def credit_attendance_after_commit(*, enrolment_id: int, session_id: int) -> None:
+    """Called when a mark changes: the credit follows once the mark is committed, in a worker."""
+    from .tasks import credit_attendance  # the task module imports this one
+
+    credit_attendance.delay_on_commit(enrolment_id=enrolment_id, session_id=session_id)
+
+
+def _quarters_down(hours: Decimal) -> Decimal:
+    return (hours / QUARTER).to_integral_value(rounding=ROUND_DOWN) * QUARTER
+
+
+@transaction.atomic
+def credit_attendance(*, enrolment_id: int, session_id: int) -> SeuEntry | None:
+    """Attending one of our sessions (another course, a Lean Coffee) credits its attended hours to a
+    holder of an active certification, capped by the day's room. Safe to run again: the one entry
+    per session follows the mark; an entry a renewal used stays as it is."""
+    mark = (
+        AttendanceMark.objects.select_related("session__workshop__course", "enrolment__participant")
+        .filter(enrolment_id=enrolment_id, session_id=session_id)
+        .first()
+    )
+    if mark is None:
+        return None
+    session, holder = mark.session, mark.enrolment.participant
+    User.objects.select_for_update().filter(pk=holder.pk).first()
+    existing = SeuEntry.objects.filter(holder=holder, source_session=session).first()
+    if existing is not None and existing.renewal_id is not None:
+        return existing
+    policy = RenewalPolicy.current()
+    holds = (
+        Certification.objects.filter(holder=holder, state=Certification.State.ACTIVE)
+        .exclude(enrolment_id=enrolment_id)
+        .exists()
+    )
+    earned_on = session.local_starts_at.date()
+    hours = _quarters_down(Decimal(mark.attended(session.duration).total_seconds()) / 3600)
+    others = SeuEntry.objects.filter(holder=holder, earned_on=earned_on)
+    if existing is not None:
+        others = others.exclude(pk=existing.pk)
+    room = policy.daily_cap - (others.aggregate(total=Sum("hours"))["total"] or Decimal("0"))
+    hours = min(hours, room)
+    category = policy.community_category or SeuCategory.objects.filter(is_active=True).first()
+    if not holds or hours <= 0 or category is None:
+        if existing is not None:
+            existing.delete()
+        return None
+    course, workshop = session.workshop.course, session.workshop
+    entry = existing or SeuEntry(holder=holder, source_session=session)
+    entry.earned_on, entry.hours, entry.category = earned_on, hours, category
+    entry.title = f"{workshop.title or course.title}, {session.local_starts_at:%-d %b %Y %H:%M}"
+    entry.description = f"Credited by cspo for attending this {'event' if course.is_community_event else 'course'}."
+    entry.confirmed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:  # the holder logged the same title on that day themselves
+        return None
+    return entry
+
+
+# --- Paying and renewing ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def renew(
+    *,
+    holder: User,
+    by: User,
+    provider_name: str,
+    expected_key: str,
+    details: dict | None = None,
+    today: date | None = None,
+) -> Renewal:
+    """Charge the fee through the provider and renew every covered certification by its validity from
+    its current expiry date, using the SEU entries of the period. ``expected_key`` is the quote the
+    payer saw: a second click, a retry or another tab finds the renewal already made and charges nothing."""
+    today = today or timezone.localdate()
+    User.objects.select_for_update().get(pk=holder.pk)
+    done = Payment.objects.select_related("renewal").filter(idempotency_key=expected_key).first()
+    if done is not None:
+        return done.renewal
+    provider = payments.provider(provider_name)
+    if not provider.self_service and not by.is_staff:
+        raise ValidationError("Only an administrator can record this kind of payment.")
+    if by.pk != holder.pk and not by.is_staff:
+        raise ValidationError("You can pay only for your own renewal.")
+    current = quote(holder, today=today)
+    if not current.covers_anything:
+        raise ValidationError("There is no certification to renew: none is active or inside its grace period.")
+    if current.key != expected_key:
+        raise ValidationError("Your renewal changed since you looked at it. Check it again, then pay.")
+    if not current.requirement_met:
+        raise ValidationError(
+            f"{current.seus_missing.normalize()} more SEUs are needed before renewing "
+            f"({current.seus_earned.normalize()} of {current.seus_required.normalize()})."
+        )
+    charge = provider.charge(
+        amount=current.fee, currency=current.currency, key=current.key, payer=holder, details=details or {}
+    )
+    renewal = Renewal.objects.create(
+        holder=holder,
+        renewed_on=today,
+        seus_required=current.seus_required,
+        seus_used=current.seus_earned,
+        fee=current.fee,
+        currency=current.currency,
+    )
+    Payment.objects.create(
+        holder=holder,
+        renewal=renewal,
+        provider=provider.name,
+        amount=current.fee,
+        currency=current.currency,
+        reference=charge.reference,
+        idempotency_key=current.key,
+        recorded_by=by,
+    )
+    for certification in current.certifications:
+        previous = certification.expires_on
+        certification.expires_on = add_months(previous, certification.course.validity_months)
+        certification.membership_until = max(certification.membership_until or previous, certification.expires_on)
+        certification.save(update_fields=["expires_on", "membership_until"])
+        RenewedCertification.objects.create(
+            renewal=renewal, certification=certification, previous_expiry=previous, new_expiry=certification.expires_on
+        )
+    SeuEntry.objects.unused().filter(
+        holder=holder, earned_on__gte=current.window_starts_on, earned_on__lte=today
+    ).update(renewal=renewal)
+    _after_renewal(renewal=renewal, certifications=current.certifications)
+    return renewal
+
+
+def _after_renewal(*, renewal: Renewal, certifications: list[Certification]) -> None:
+    from .tasks import issue_certificate  # the task module imports this one
+
+    for certification in certifications:
+        issue_certificate.delay_on_commit(certification_id=certification.pk)
+    queue_email(
+        purpose="renewal_confirmation",
+        to=renewal.holder.email,
+        template="renewals/renewed",
+        context={"renewal": renewal, "certifications": certifications, "holder": renewal.holder,
+                 "url": absolute_url(reverse("certification:my_certifications"))},
+        dedup_key=f"renewed:{renewal.pk}",
+    )  # fmt: skip
+
+
+def issue_certificate(*, certification_id: int) -> None:
+    """Draw the renewed certificate now, so the holder's next download is the stored one."""
+    from certification.certificates import certificate_file
+
+    certification = Certification.objects.filter(pk=certification_id).first()
+    if certification is not None and certification.status(timezone.localdate()) in {"active", "expiring"}:
+        certificate_file(certification=certification)
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+
+def reminder_key(certification: Certification, offset: int) -> str:
+    """One reminder per certification, period (its expiry date) and stage (90, 30, 7, -1 days)."""
+    return f"renewal-reminder:{certification.pk}:{certification.expires_on.isoformat()}:{offset}"
+
+
+def send_renewal_reminders(*, today: date | None = None, batch_size: int = 1000) -> int:
+    """The daily job: a reminder for each certification expiring in 90, 30 and 7 days (the policy's
+    days) and each that expired yesterday. It finds them by expiry date on an index, so its cost
+    follows the number due, not the number held; the outbox's key makes a second run send nothing."""
+    today = today or timezone.localdate()
+    policy = RenewalPolicy.current()
+    days = {}
+    for offset in policy.reminder_offsets:
+        for late in range(policy.catch_up_days + 1):
+            days.setdefault(today + timedelta(days=offset - late), offset)
+    queued = 0
+    last_pk = 0
+    due = Certification.objects.filter(
+        state=Certification.State.ACTIVE, expires_on__in=list(days), course__renewal_level__isnull=False
+    ).order_by("pk")
+    while True:
+        batch = list(due.filter(pk__gt=last_pk).select_related("holder", "course")[:batch_size])
+        if not batch:
+            return queued
+        last_pk = batch[-1].pk
+        keys = {c.pk: reminder_key(c, days[c.expires_on]) for c in batch}
+        sent = set(OutboundEmail.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
+        waiting = [c for c in batch if keys[c.pk] not in sent]
+        quotes = quotes_for({c.holder_id for c in waiting}, today=today, policy=policy)
+        for certification in waiting:
+            with transaction.atomic():
+                if _remind(certification, days[certification.expires_on], quotes[certification.holder_id], keys):
+                    queued += 1
+
+
+def _remind(certification: Certification, offset: int, holder_quote: RenewalQuote, keys: dict) -> bool:
+    return (
+        queue_email(
+            purpose="renewal_reminder",
+            to=certification.holder.email,
+            template="renewals/reminder",
+            context={
+                "certification": certification,
+                "holder": certification.holder,
+                "quote": holder_quote,
+                "expired": offset < 0,
+                "days_left": (certification.expires_on - holder_quote.today).days,
+                "url": absolute_url(reverse("renewals:ledger")),
+            },
+            dedup_key=keys[certification.pk],
+        )
+        is not None
+    )
