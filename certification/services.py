@@ -54,6 +54,8 @@ def submit_workshop(*, workshop: Workshop, by: User, expected: set[int] | None =
     tab or a retry finds the open submission and creates nothing more. ``expected`` is the list the
     trainer saw in the preview: if eligibility changed since, nothing is submitted."""
     workshop = Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+    if workshop.course.is_community_event:
+        raise ValidationError(f"{workshop.course.title} is a community event: it credits SEUs, not a certification.")
     existing = open_submission(workshop)
     if existing is not None:
         return existing

@@ -232,7 +232,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    # Tasks run eagerly inside the web process without a broker: no "Task … succeeded" per e-mail.
+    # Tasks run eagerly inside the web process without a broker: no "Task … succeeded" per e-mail,
+    # and no warning that the in-memory broker Celery still opens has no host name.
     "loggers": {"weasyprint.progress": {"level": "WARNING"}}
-    | ({} if REDIS_URL else {"celery.app.trace": {"level": "WARNING"}}),
+    | ({} if REDIS_URL else {"celery.app.trace": {"level": "WARNING"}, "kombu.connection": {"level": "ERROR"}}),
 }

@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from certification.models import Certification
+from renewals.models import Renewal, SeuEntry
+from renewals.queries import quote
 from participants.models import AttendanceMark, User
 from workshops.models import Course, Enrolment, PreworkDelivery, Workshop, WorkshopSession
 from workshops.queries import workshops_for_trainer
@@ -49,7 +51,7 @@ def test_seed_demo_has_past_running_and_upcoming_workshops_in_two_time_zones():
     assert len(groups.running) >= 1
     assert len(groups.upcoming) >= 1
     assert set(Workshop.objects.values_list("time_zone", flat=True)) == {"America/Toronto", "Europe/London"}
-    assert set(Course.objects.values_list("kind", flat=True)) == {"CSPO", "CSM", "A-CSPO"}
+    assert set(Course.objects.values_list("kind", flat=True)) == {"CSPO", "CSM", "A-CSPO", "LEAN-COFFEE"}
 
 
 def test_seed_demo_has_a_full_workshop_with_a_waiting_list_and_released_prework():
@@ -83,3 +85,25 @@ def test_seed_demo_has_certifications_in_every_state():
     states = {certification.status(today) for certification in Certification.objects.all()}
     assert states == {"pending", "active", "expiring", "expired", "revoked"}
     assert Certification.objects.count() == 21
+
+
+def test_seed_demo_has_certificants_at_every_stage_of_renewal(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+    entries = SeuEntry.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+
+    def stage(number: int):
+        return quote(User.objects.get(email=f"participant{number:02d}@cspo.example"))
+
+    under_way, ready, renewed, expired = stage(13), stage(14), stage(15), stage(19)
+    assert SeuEntry.objects.count() == entries
+    assert 0 < under_way.seus_earned < under_way.seus_required
+    assert ready.requirement_met and ready.days_left <= 90
+    assert Renewal.objects.get().holder.email == "participant15@cspo.example"
+    assert renewed.days_left > 700 and renewed.seus_earned == 0
+    assert expired.days_left < 0 and expired.covers_anything
+    credited = SeuEntry.objects.filter(source_session__workshop__course__kind="LEAN-COFFEE")
+    assert credited.count() >= 5
+    assert set(credited.values_list("hours", flat=True)) == {1}

@@ -14,15 +14,17 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from participants.demo import DemoPeople
+from renewals.models import RenewalLevel
 
 from .models import Course, Enrolment, PreworkItem, Workshop, WorkshopSession
 from .services import send_due_prework
 
 COURSES = [
-    # kind, title, minimum contact hours, exam, prerequisite
-    ("CSPO", "Certified Scrum Product Owner", Decimal("14"), False, None),
-    ("CSM", "Certified ScrumMaster", Decimal("14"), True, None),
-    ("A-CSPO", "Advanced Certified Scrum Product Owner", Decimal("16"), False, "CSPO"),
+    # kind, title, minimum contact hours, exam, prerequisite, renewal level, community event
+    ("CSPO", "Certified Scrum Product Owner", Decimal("14"), False, None, "Foundational", False),
+    ("CSM", "Certified ScrumMaster", Decimal("14"), True, None, "Foundational", False),
+    ("A-CSPO", "Advanced Certified Scrum Product Owner", Decimal("16"), False, "CSPO", "Advanced", False),
+    ("LEAN-COFFEE", "Lean Coffee meetup", Decimal("1"), False, None, None, True),
 ]
 
 
@@ -64,6 +66,9 @@ WORKSHOPS = [
                  Workshop.Status.PUBLISHED, 35, time(9), time(17), 2, range(30, 38)),
     DemoWorkshop("A-CSPO · Live online", "A-CSPO", 1, 0, Workshop.Format.ONLINE, "Europe/London",
                  Workshop.Status.PUBLISHED, 42, time(9), time(13), 4, range(0, 6), capacity=12),
+    # The free monthly community meetup: attending credits SEUs to certificants.
+    DemoWorkshop("Lean Coffee · monthly meetup", "LEAN-COFFEE", 1, None, Workshop.Format.ONLINE, "America/Toronto",
+                 Workshop.Status.COMPLETED, -10, time(12), time(13), 1, range(10, 17), capacity=40),
     DemoWorkshop("CSPO · London, in person (draft)", "CSPO", 1, None, Workshop.Format.IN_PERSON, "Europe/London",
                  Workshop.Status.DRAFT, 70, time(9), time(17), 2, range(0, 0)),
 ]  # fmt: skip
@@ -71,7 +76,8 @@ WORKSHOPS = [
 
 def seed_courses() -> dict[str, Course]:
     courses: dict[str, Course] = {}
-    for kind, title, hours, exam, prerequisite in COURSES:
+    levels = {level.name: level for level in RenewalLevel.objects.all()}
+    for kind, title, hours, exam, prerequisite, level, community in COURSES:
         courses[kind], _ = Course.objects.get_or_create(
             kind=kind,
             defaults={
@@ -79,9 +85,18 @@ def seed_courses() -> dict[str, Course]:
                 "minimum_contact_hours": hours,
                 "has_exam": exam,
                 "prerequisite": courses.get(prerequisite) if prerequisite else None,
+                "renewal_level": levels.get(level),
+                "is_community_event": community,
+                "validity_months": 24,
             },
         )
     return courses
+
+
+def _price(plan: DemoWorkshop) -> Decimal:
+    if plan.course == "LEAN-COFFEE":
+        return Decimal("0.00")
+    return Decimal("1295.00") if plan.format == Workshop.Format.IN_PERSON else Decimal("995.00")
 
 
 def _sessions(plan: DemoWorkshop, today: date) -> list[tuple[datetime, datetime]]:
@@ -111,7 +126,7 @@ def seed_workshops(people: DemoPeople, *, today: date | None = None) -> list[Wor
                 "time_zone": plan.time_zone,
                 "status": plan.status,
                 "capacity": plan.capacity,
-                "price": Decimal("1295.00") if plan.format == Workshop.Format.IN_PERSON else Decimal("995.00"),
+                "price": _price(plan),
                 "venue_address": "100 Queen St W, Toronto, ON" if plan.format == Workshop.Format.IN_PERSON else "",
                 "meeting_url": "https://meet.example.com/cspo-demo" if plan.format == Workshop.Format.ONLINE else "",
                 "description": f"A demo {plan.course} workshop.",

@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from renewals.queries import quote as renewal_quote
+
 from .. import queries, services
 from ..models import Certification
 
@@ -83,7 +85,11 @@ def my_certifications(request):
     return render(
         request,
         "certification/my_certifications.html",
-        {"certifications": certifications, "link_days": services.ACTIVATION_LINK_DAYS},
+        {
+            "certifications": certifications,
+            "link_days": services.ACTIVATION_LINK_DAYS,
+            "renewal": renewal_quote(request.user),
+        },
     )
 
 

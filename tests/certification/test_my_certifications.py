@@ -16,7 +16,7 @@ from tests.factories import CertificationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 STATES = ["pending", "active", "expiring", "expired", "revoked"]
-RENEW = "Renewal opens with the SEU ledger, coming soon."
+RENEW = 'href="/me/renewal/"'
 
 
 def certification_in(status: str, holder, **workshop) -> Certification:
@@ -66,7 +66,7 @@ def test_my_certifications_shows_each_state_with_its_next_step(client, participa
         verify = f'href="/verify/{certification.certificant_number}/"'
         assert ("Send me a new activation link" in section) == (status == "pending"), status
         assert (pdf in section, verify in section) == ((status in ("active", "expiring"),) * 2), status
-        assert (RENEW in section) == (status in ("expiring", "expired")), status
+        assert (RENEW in section) == (status in ("active", "expiring", "expired")), status
     assert "We e-mailed a link to pat@example.org" in sections["pending"]
     assert "Given on activation" in sections["pending"]
     assert made["active"].certificant_number in sections["active"]
@@ -78,14 +78,25 @@ def test_my_certifications_shows_each_state_with_its_next_step(client, participa
     assert f"{workshop.title} with {workshop.lead_trainer.full_name}" in sections["active"]
 
 
-def test_my_certifications_renewal_is_text_not_a_dead_link(client, participant):
-    certification_in("expired", participant)
+def test_my_certifications_renewal_shows_seus_and_fee_and_links_to_the_ledger(client, participant):
+    certification_in("expiring", participant)
     client.force_login(participant)
 
     page = client.get("/me/certifications/").content.decode()
 
-    assert re.findall(r"<a [^>]*>[^<]*[Rr]enew", page) == []
-    assert RENEW in page
+    assert "0 of 20 SEUs logged; the renewal fee is 100.00 USD." in page
+    assert '<a class="button" href="/me/renewal/">Log SEUs and renew</a>' in page
+
+
+def test_my_certifications_expired_beyond_the_grace_period_cannot_be_renewed(client, participant):
+    expired = certification_in("expired", participant)
+    Certification.objects.filter(pk=expired.pk).update(expires_on=timezone.localdate() - timedelta(days=91))
+    client.force_login(participant)
+
+    page = client.get("/me/certifications/").content.decode()
+
+    assert "The time to renew it has passed" in page
+    assert RENEW not in section_of(page, expired)
 
 
 def test_my_certifications_activate_now_opens_the_activation_form(client, participant):
@@ -177,15 +188,16 @@ def test_my_certifications_post_without_the_action_is_refused(client, participan
     assert Certification.objects.get(pk=pending.pk).activation_version == 1
 
 
-@pytest.mark.parametrize("count", [1, 8])
+@pytest.mark.parametrize("count", [2, 8])
 def test_my_certifications_query_count_is_flat(client, participant, django_assert_num_queries, count):
     for number in range(count):
         # One workshop without a title, whose name comes from the course: no query for it either.
         certification_in(STATES[number % len(STATES)], participant, title="" if number == 0 else f"Workshop {number}")
     client.force_login(participant)
 
-    # the session, the user, the certifications with their course, workshop and trainer
-    with django_assert_num_queries(3):
+    # the session, the user, the certifications with their course, workshop and trainer; for the
+    # renewal: the policy, the renewable certifications with their level, the SEU entries
+    with django_assert_num_queries(6):
         response = client.get("/me/certifications/")
 
     assert len(response.context["certifications"]) == count

@@ -7,6 +7,7 @@ from django.test.utils import override_settings
 from certification.demo import seed_certifications
 from certification.models import Certification
 from participants.demo import DEMO_PASSWORD, seed_marks, seed_people
+from renewals.demo import seed_renewals
 from workshops.demo import seed_workshops
 
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
             running = next(w for w in workshops if w.status == w.Status.RUNNING)
             seed_marks(running, people.trainers[0])
             seed_certifications(people, workshops)
+            seed_renewals(people, workshops)
         certifications = Certification.objects.count()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(workshops)} workshops, {certifications} certifications.")
@@ -30,3 +32,7 @@ class Command(BaseCommand):
         for trainer in people.trainers:
             self.stdout.write(f"  trainer        {trainer.email}")
         self.stdout.write(f"  participant    {people.participants[0].email} (certified; participant01…40 all work)")
+        self.stdout.write(
+            f"  renewal stages {people.participants[12].email} (SEUs under way), {people.participants[13].email}"
+            f" (ready to pay), {people.participants[14].email} (renewed), {people.participants[18].email} (expired)"
+        )
