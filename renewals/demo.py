@@ -18,13 +18,25 @@ from .services import SeuActivity, log_seu_entry, renew
 
 # participant index → (what the demo shows, [(days ago, category, hours, title)])
 STAGES = {
-    12: ("SEUs under way", [(60, "Events", "8", "Scrum Gathering, day one"), (59, "Events", "4", "Scrum Gathering, day two"),
-                            (20, "Learning", "2", "Webinar: writing good user stories")]),
-    13: ("ready to pay", [(300, "Learning", "8", "Read “Product Mastery”"), (200, "Events", "6.5", "Agile Toronto meetup"),
-                          (90, "Volunteering", "6", "Mentored a new Product Owner")]),
-    14: ("renewed", [(400, "Learning", "8", "Online course: product discovery"), (250, "Events", "8", "Product conference"),
-                     (100, "Other", "5", "Coaching circle")]),
-    18: ("expired, in the grace period", [(120, "Learning", "3", "Read “Inspired”"), (70, "Events", "3", "Product meetup")]),
+    12: ("SEUs under way", [
+        (60, "Events", "8", "Scrum Gathering, day one"),
+        (59, "Events", "4", "Scrum Gathering, day two"),
+        (20, "Learning", "2", "Webinar: writing good user stories"),
+    ]),
+    13: ("ready to pay", [
+        (300, "Learning", "8", "Read “Product Mastery”"),
+        (200, "Events", "6.5", "Agile Toronto meetup"),
+        (90, "Volunteering", "6", "Mentored a new Product Owner"),
+    ]),
+    14: ("renewed", [
+        (400, "Learning", "8", "Online course: product discovery"),
+        (250, "Events", "8", "Product conference"),
+        (100, "Other", "5", "Coaching circle"),
+    ]),
+    18: ("expired, in the grace period", [
+        (120, "Learning", "3", "Read “Inspired”"),
+        (70, "Events", "3", "Product meetup"),
+    ]),
     0: ("newly certified", [(5, "Learning", "1.5", "Webinar: backlog refinement")]),
 }  # fmt: skip
 
