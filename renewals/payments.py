@@ -44,7 +44,7 @@ class ManualProvider(PaymentProvider):
 
 class TestProvider(PaymentProvider):
     """Pretends to be a card processor, for development and tests: 4242 4242 4242 4242 is accepted,
-    4000 0000 0000 0002 is declined. It keeps its charges the way a processor would, by key."""
+    4000 0000 0000 0002 is declined. It keeps a list of its charges, as a processor's dashboard would."""
 
     __test__ = False  # not a pytest class
     name = "test"
@@ -52,7 +52,7 @@ class TestProvider(PaymentProvider):
     self_service = True
     ACCEPTED = "4242424242424242"
     DECLINED = "4000000000000002"
-    charges: dict[str, tuple[Decimal, str]] = {}
+    charges: list[tuple[str, Decimal, str]] = []  # (key, amount, currency), one per charge made
 
     def charge(self, *, amount, currency, key, payer, details) -> Charge:
         number = "".join(ch for ch in str(details.get("card_number", "")) if ch.isdigit())
@@ -60,7 +60,7 @@ class TestProvider(PaymentProvider):
             raise ValidationError("The card was declined. Nothing was charged.")
         if number != self.ACCEPTED:
             raise ValidationError(f"Use the test card {self.ACCEPTED[:4]} {self.ACCEPTED[4:8]} … {self.ACCEPTED[-4:]}.")
-        self.charges.setdefault(key, (amount, currency))
+        self.charges.append((key, amount, currency))
         return Charge(reference=f"test_{hashlib.sha256(key.encode()).hexdigest()[:16]}")
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from certification.models import Certification
@@ -31,6 +32,7 @@ class RenewalQuote:
     currency: str = "USD"
     window_starts_on: date | None = None
     grace_days: int = 0
+    daily_cap: Decimal = ZERO
 
     @property
     def covers_anything(self) -> bool:
@@ -90,14 +92,23 @@ def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy):
 def quotes_for(
     holder_ids, *, today: date | None = None, policy: RenewalPolicy | None = None
 ) -> dict[int, RenewalQuote]:
-    """The quote of each holder, in two queries whatever their number."""
+    """The quote of each holder, in two queries whatever their number. ``holder_ids`` is a list, or
+    a ``values("holder_id")`` queryset to let the database pick the holders (then only holders with a
+    renewable certification get a quote)."""
     today = today or timezone.localdate()
     policy = policy or RenewalPolicy.current()
-    holder_ids = list(holder_ids)
-    quotes = {pk: RenewalQuote(holder_id=pk, today=today, grace_days=policy.grace_days) for pk in holder_ids}
+    if not isinstance(holder_ids, QuerySet):
+        holder_ids = list(holder_ids)
+
+    def new_quote(pk: int) -> RenewalQuote:
+        return RenewalQuote(holder_id=pk, today=today, grace_days=policy.grace_days, daily_cap=policy.daily_cap)
+
+    quotes = {} if isinstance(holder_ids, QuerySet) else {pk: new_quote(pk) for pk in holder_ids}
     for certification in renewable_certifications(holder_ids, today=today, policy=policy):
+        if certification.holder_id not in quotes:
+            quotes[certification.holder_id] = new_quote(certification.holder_id)
         quotes[certification.holder_id].certifications.append(certification)
-    starts = []
+    starts_by: dict[int, date] = {}
     for quote in quotes.values():
         if not quote.certifications:
             continue
@@ -108,17 +119,17 @@ def quotes_for(
         quote.seus_required = highest.seus_required + sum((level.seus_required / 2 for level in others), ZERO)
         quote.fee, quote.currency = highest.fee, highest.currency
         quote.window_starts_on = min(add_months(c.expires_on, -policy.seu_window_months) for c in quote.certifications)
-        starts.append(quote.window_starts_on)
-    if starts:
+        starts_by[quote.holder_id] = quote.window_starts_on
+    if starts_by:
         entries = (
             SeuEntry.objects.unused()
-            .filter(holder_id__in=[pk for pk, q in quotes.items() if q.certifications])
-            .filter(earned_on__gte=min(starts), earned_on__lte=today)
+            .filter(holder_id__in=holder_ids if isinstance(holder_ids, QuerySet) else list(starts_by))
+            .filter(earned_on__gte=min(starts_by.values()), earned_on__lte=today)
             .values_list("holder_id", "earned_on", "hours")
         )
         for holder_id, earned_on, hours in entries:
-            quote = quotes[holder_id]
-            if earned_on >= quote.window_starts_on:
+            quote = quotes.get(holder_id)
+            if holder_id in starts_by and earned_on >= quote.window_starts_on:
                 quote.seus_earned += hours
     return quotes
 
@@ -196,18 +207,17 @@ def _in_batches(certifications, size: int):
 
 def expiry_summary(*, today: date) -> list[ExpiryWindow]:
     """For 30, 60 and 90 days ahead: how many certifications expire, and how many of their holders
-    have logged enough SEUs to renew. Reads the 90-day set in batches, two queries per batch."""
+    have logged enough SEUs to renew. Four queries, however many certifications expire."""
     windows = [ExpiryWindow(days=days) for days in DASHBOARD_WINDOWS]
-    policy = RenewalPolicy.current()
-    for batch in _in_batches(expiring_certifications(today=today, days=max(DASHBOARD_WINDOWS)), SUMMARY_BATCH):
-        quotes = quotes_for({c.holder_id for c in batch}, today=today, policy=policy)
-        for certification in batch:
-            left = (certification.expires_on - today).days
-            met = quotes[certification.holder_id].requirement_met
-            for window in windows:
-                if left <= window.days:
-                    window.expiring += 1
-                    window.ready += met
+    due = expiring_certifications(today=today, days=max(DASHBOARD_WINDOWS))
+    quotes = quotes_for(due.values("holder_id"), today=today)
+    for holder_id, expires_on in due.values_list("holder_id", "expires_on"):
+        left = (expires_on - today).days
+        met = holder_id in quotes and quotes[holder_id].requirement_met
+        for window in windows:
+            if left <= window.days:
+                window.expiring += 1
+                window.ready += met
     return windows
 
 

@@ -168,10 +168,10 @@ def holder_ledger(request, pk: int):
 
 def _dashboard_days(request) -> int:
     try:
-        days = int(request.GET.get("days", 30))
+        days = int(request.GET.get("days", 90))
     except ValueError:
-        days = 30
-    return days if days in queries.DASHBOARD_WINDOWS else 30
+        days = 90
+    return days if days in queries.DASHBOARD_WINDOWS else 90
 
 
 @administrator_required
