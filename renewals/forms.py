@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 
 from . import payments
-from .models import SeuCategory, SeuEntry
+from .models import SeuCategory, SeuEntry, seus
 from .services import SeuActivity
 
 EVIDENCE_TYPES = ["pdf", "png", "jpg", "jpeg", "txt"]
@@ -44,7 +44,7 @@ class SeuEntryForm(forms.Form):
             kwargs["initial"] = {
                 "earned_on": entry.earned_on,
                 "category": entry.category_id,
-                "hours": entry.hours.normalize(),
+                "hours": seus(entry.hours),
                 "title": entry.title,
                 "description": entry.description,
                 "evidence_url": entry.evidence_url,

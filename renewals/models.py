@@ -15,6 +15,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 
+def seus(value: Decimal) -> str:
+    """SEUs as people write them: 20, 6.5, 1.25 (never 2E+1 or 20.00)."""
+    return f"{value.normalize():f}"
+
+
 class RenewalLevel(models.Model):
     """Foundational (CSM, CSPO), advanced (A-CSPO), professional (CSP-PO): each course renews at a
     level, which sets the SEUs needed and the fee."""

@@ -12,7 +12,7 @@ from django.utils import timezone
 from certification.models import Certification
 from certification.services import add_months
 
-from .models import Renewal, RenewalPolicy, SeuEntry
+from .models import Renewal, RenewalPolicy, SeuEntry, seus
 
 ZERO = Decimal("0")
 
@@ -231,6 +231,6 @@ def expiring_rows(*, today: date, days: int):
         for c in batch:
             q = quotes[c.holder_id]
             yield [c.certificant_number, c.holder.full_name, c.holder.email, c.course.kind,
-                   c.expires_on.isoformat(), str((c.expires_on - today).days), f"{q.seus_earned.normalize():f}",
-                   f"{q.seus_required.normalize():f}", "yes" if q.requirement_met else "no", f"{q.fee:.2f}",
+                   c.expires_on.isoformat(), str((c.expires_on - today).days), seus(q.seus_earned),
+                   seus(q.seus_required), "yes" if q.requirement_met else "no", f"{q.fee:.2f}",
                    q.currency]  # fmt: skip

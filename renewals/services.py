@@ -19,7 +19,7 @@ from participants.services import queue_email
 from workshops.services import absolute_url
 
 from . import payments
-from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry
+from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry, seus
 from .queries import RenewalQuote, quote, quotes_for
 
 QUARTER = Decimal("0.25")
@@ -57,7 +57,7 @@ def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: 
     elif hours % QUARTER:
         refuse("hours", "SEUs are counted in quarter hours: 0.25, 0.5, 0.75, 1…")
     elif hours > policy.daily_cap:
-        refuse("hours", f"At most {policy.daily_cap.normalize()} SEUs count per day.")
+        refuse("hours", f"At most {seus(policy.daily_cap)} SEUs count per day.")
     if not activity.category.is_active and (entry is None or entry.category_id != activity.category.pk):
         refuse("category", "This category is no longer used; choose another.")
     if activity.earned_on > today:
@@ -77,8 +77,8 @@ def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: 
                 room = max(Decimal("0"), policy.daily_cap - logged)
                 refuse(
                     "hours",
-                    f"At most {policy.daily_cap.normalize()} SEUs count per day; you logged {logged.normalize()} "
-                    f"on {activity.earned_on:%-d %B %Y} already, so {room.normalize()} more fit.",
+                    f"At most {seus(policy.daily_cap)} SEUs count per day; you logged {seus(logged)} "
+                    f"on {activity.earned_on:%-d %B %Y} already, so {seus(room)} more fit.",
                 )
     duplicate = SeuEntry.objects.filter(
         holder=holder, earned_on=activity.earned_on, title__iexact=activity.title.strip()
@@ -240,8 +240,8 @@ def renew(
         raise ValidationError("Your renewal changed since you looked at it. Check it again, then pay.")
     if not current.requirement_met:
         raise ValidationError(
-            f"{current.seus_missing.normalize()} more SEUs are needed before renewing "
-            f"({current.seus_earned.normalize()} of {current.seus_required.normalize()})."
+            f"{seus(current.seus_missing)} more SEUs are needed before renewing "
+            f"({seus(current.seus_earned)} of {seus(current.seus_required)})."
         )
     charge = provider.charge(
         amount=current.fee, currency=current.currency, key=current.key, payer=holder, details=details or {}

@@ -18,6 +18,7 @@ from participants.permissions import administrator_required
 
 from . import permissions, queries, services
 from .forms import PaymentForm, RecordPaymentForm, SeuEntryForm
+from .models import seus
 
 
 def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None) -> dict:
@@ -52,16 +53,15 @@ def ledger(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, f"Logged {entry.hours.normalize()} SEUs for “{entry.title}”.")
+                messages.success(request, f"Logged {seus(entry.hours)} SEUs for “{entry.title}”.")
                 if request.htmx:
                     form = None
                 else:
                     return redirect("renewals:ledger")
     context = _ledger_context(request.user, form=form)
-    status = 400 if form is not None and form.errors else 200
-    if request.htmx:
-        return render(request, "renewals/ledger.html#ledger", context, status=status)
-    return render(request, "renewals/ledger.html", context, status=status)
+    if request.htmx:  # htmx swaps 2xx answers only: the errors must reach the page
+        return render(request, "renewals/ledger.html#ledger", context)
+    return render(request, "renewals/ledger.html", context, status=400 if form is not None and form.errors else 200)
 
 
 @login_required

@@ -1,0 +1,216 @@
+"""The administrators' expiry dashboard: how many certifications expire within 30, 60 and 90 days and
+how many of their holders could renew today, the list for one window, and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from certification.models import Certification
+from certification.services import activate, add_months
+from tests.factories import CertificationFactory, CourseFactory, SeuEntryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/renewals/dashboard/"
+EXPORT = "/renewals/dashboard/export.csv"
+HEADER = [
+    "Certificant number", "Name", "E-mail", "Course", "Expires on", "Days left",
+    "SEUs logged", "SEUs required", "Enough SEUs", "Fee", "Currency",
+]  # fmt: skip
+
+
+def certification_expiring(holder, trainer, *, in_days: int, kind: str = "CSPO") -> Certification:
+    """An active certification of ``holder`` expiring ``in_days`` from today (negative: expired),
+    activated the day that makes it so."""
+    expires_on = timezone.localdate() + timedelta(days=in_days)
+    course = CourseFactory(kind=kind, title=f"{kind} course")
+    pending = CertificationFactory(
+        enrolment__participant=holder, enrolment__workshop__course=course, enrolment__workshop__lead_trainer=trainer
+    )
+    certification = activate(
+        certification=pending, accept_license=True, today=add_months(expires_on, -course.validity_months)
+    )
+    if certification.expires_on != expires_on:  # 29 February: add_months cannot go back and forth exactly
+        Certification.objects.filter(pk=certification.pk).update(expires_on=expires_on)
+        certification.refresh_from_db()
+    return certification
+
+
+def log_seus(holder, *hours: str) -> None:
+    """Entries of these hours on consecutive days a week or more ago, inside the current period."""
+    today = timezone.localdate()
+    for n, h in enumerate(hours):
+        SeuEntryFactory(holder=holder, hours=Decimal(h), earned_on=today - timedelta(days=7 + n))
+
+
+@pytest.fixture
+def expiring(trainer) -> dict[int, Certification]:
+    """Certifications expiring in 10, 45 and 80 days; only the 45-day holder logged the 20 SEUs, the
+    80-day one 12. Around them, what the dashboard leaves out: a certification expiring in 120 days,
+    one expired five days ago, one of a course that does not renew, and one never activated."""
+    holders = {
+        10: UserFactory(email="ten@example.org", full_name="Tina Ten"),
+        45: UserFactory(email="fortyfive@example.org", full_name="Felix Fortyfive"),
+        80: UserFactory(email="eighty@example.org", full_name="Erin Eighty"),
+    }
+    made = {days: certification_expiring(holder, trainer, in_days=days) for days, holder in holders.items()}
+    log_seus(holders[45], "8", "8", "4")
+    log_seus(holders[80], "8", "4")
+    certification_expiring(UserFactory(full_name="Later Larry"), trainer, in_days=120)
+    certification_expiring(UserFactory(full_name="Expired Ed"), trainer, in_days=-5)
+    certification_expiring(UserFactory(full_name="Coffee Cat"), trainer, in_days=20, kind="LEAN")
+    CertificationFactory(enrolment__participant=UserFactory(full_name="Pending Pia"))
+    return made
+
+
+def text(fragment: str) -> str:
+    """What a person reads: tags are gaps, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def summary(page: str) -> dict[str, tuple[str, str, str, str]]:
+    """Each window of the summary table: certifications, enough SEUs, not yet, the meter's percent."""
+    table = re.search(r'<table class="summary">.*?</table>', page, re.S).group(0)
+    rows = {}
+    for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S):
+        cells = [text(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        meter = re.search(r'<meter [^>]*value="(\d+)"', row).group(1)
+        rows[cells[0]] = (cells[1], cells[2], cells[3], meter)
+    return rows
+
+
+def listed(page: str) -> list[str]:
+    section = re.search(r'<section aria-labelledby="list-heading">.*?</section>', page, re.S).group(0)
+    return [text(row) for row in re.findall(r"<tr><td>.*?</tr>", section, re.S)]
+
+
+def short_date(day: date) -> str:
+    return f"{day:%-d %b %Y}"
+
+
+def test_dashboard_summary_counts_expiring_certifications_and_holders_ready(login, administrator, expiring):
+    client = login(administrator)
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert summary(response.content.decode()) == {
+        "30 days": ("1", "0", "1", "0"),
+        "60 days": ("2", "1", "1", "50"),
+        "90 days": ("3", "1", "2", "33"),
+    }
+
+
+def test_dashboard_sixty_days_lists_the_certifications_expiring_within_them(login, administrator, expiring):
+    client = login(administrator)
+
+    response = client.get(DASHBOARD, {"days": 60})
+
+    page = response.content.decode()
+    ten, fortyfive = expiring[10], expiring[45]
+    assert '<h2 id="list-heading">Expiring within 60 days</h2>' in page
+    assert [certification.pk for certification, _ in response.context["rows"]] == [ten.pk, fortyfive.pk]
+    assert listed(page) == [
+        f"{short_date(ten.expires_on)} Tina Ten ten@example.org CSPO · {ten.certificant_number} 0 / 20 "
+        "20 missing Open the ledger of Tina Ten",
+        f"{short_date(fortyfive.expires_on)} Felix Fortyfive fortyfive@example.org CSPO · "
+        f"{fortyfive.certificant_number} 20 / 20 Yes Open the ledger of Felix Fortyfive",
+    ]
+    assert f'href="{reverse("renewals:holder_ledger", args=[fortyfive.holder_id])}"' in page
+    assert f'href="{EXPORT}?days=60"' in page
+
+
+def test_dashboard_window_it_does_not_offer_shows_the_default_one(login, administrator, expiring):
+    client = login(administrator)
+
+    default = client.get(DASHBOARD)
+    unknown = client.get(DASHBOARD, {"days": "365"})
+
+    assert default.context["days"] in (30, 60, 90)
+    assert unknown.context["days"] == default.context["days"]
+    assert listed(unknown.content.decode()) == listed(default.content.decode())
+
+
+def test_dashboard_export_has_a_header_and_one_row_per_expiring_certification(login, administrator, expiring):
+    client = login(administrator)
+
+    response = client.get(EXPORT, {"days": 90})
+
+    content = b"".join(response.streaming_content).decode()
+    today = timezone.localdate()
+
+    def row(days: int, seus: str, enough: str) -> list[str]:
+        c = expiring[days]
+        expires_on = c.expires_on.isoformat()
+        return [c.certificant_number, c.holder.full_name, c.holder.email, "CSPO", expires_on, str(days), seus, "20",
+                enough, "100.00", "USD"]  # fmt: skip
+
+    rows = [row(10, "0", "no"), row(45, "20", "yes"), row(80, "12", "no")]
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="expiring-90-days-{today:%Y-%m-%d}.csv"'
+    assert list(csv.reader(io.StringIO(content))) == [HEADER, *rows]
+
+
+@pytest.mark.parametrize("url", [DASHBOARD, EXPORT])
+@pytest.mark.parametrize("who", ["trainer", "participant"])
+def test_dashboard_is_forbidden_to_anyone_but_administrators(login, request, expiring, url, who):
+    client = login(request.getfixturevalue(who))
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("url", [DASHBOARD, EXPORT])
+def test_dashboard_sends_anonymous_visitors_to_log_in(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/login/?next={url}"
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_dashboard_query_count_is_flat(login, administrator, trainer, django_assert_num_queries, count):
+    for number in range(count):
+        holder = UserFactory()
+        certification_expiring(holder, trainer, in_days=1 + number * 2)
+        if number % 2:
+            log_seus(holder, "8", "8", "4")
+    client = login(administrator)
+
+    # the session, the user; the list: its count, its page, and for its quotes the policy, the
+    # renewable certifications and the SEU entries; the summary: the same three for every holder
+    # expiring within 90 days, and their expiry dates
+    with django_assert_num_queries(11):
+        response = client.get(DASHBOARD, {"days": 90})
+
+    assert len(response.context["rows"]) == count
+    assert summary(response.content.decode())["90 days"][0] == str(count)
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_dashboard_export_query_count_is_flat(login, administrator, trainer, django_assert_num_queries, count):
+    for number in range(count):
+        holder = UserFactory()
+        certification_expiring(holder, trainer, in_days=1 + number * 2)
+        if number % 2:
+            log_seus(holder, "8", "8", "4")
+    client = login(administrator)
+
+    # the session, the user, the policy; a batch of certifications with holder and course, the
+    # holders' renewable certifications and SEU entries; the empty next batch
+    with django_assert_num_queries(7):
+        response = client.get(EXPORT, {"days": 90})
+        lines = b"".join(response.streaming_content).decode().splitlines()
+
+    assert len(lines) == 1 + count
