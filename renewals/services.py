@@ -20,7 +20,7 @@ from workshops.services import absolute_url
 
 from . import payments
 from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry, seus
-from .queries import RenewalQuote, quote, quotes_for
+from .queries import RenewalQuote, quote, quotes_for, renewable_certifications
 
 QUARTER = Decimal("0.25")
 
@@ -176,12 +176,10 @@ def credit_attendance(*, enrolment_id: int, session_id: int) -> SeuEntry | None:
     if existing is not None and existing.renewal_id is not None:
         return existing
     policy = RenewalPolicy.current()
-    holds = (
-        Certification.objects.filter(holder=holder, state=Certification.State.ACTIVE)
-        .exclude(enrolment_id=enrolment_id)
-        .exists()
-    )
     earned_on = session.local_starts_at.date()
+    # Only a certification that can still renew gains from SEUs (not one expired beyond its grace).
+    holds = renewable_certifications([holder.pk], today=earned_on, policy=policy).exclude(enrolment_id=enrolment_id)
+    holds = holds.exists()
     hours = _quarters_down(Decimal(mark.attended(session.duration).total_seconds()) / 3600)
     others = SeuEntry.objects.filter(holder=holder, earned_on=earned_on)
     if existing is not None:
@@ -224,15 +222,15 @@ def renew(
     its current expiry date, using the SEU entries of the period. ``expected_key`` is the quote the
     payer saw: a second click, a retry or another tab finds the renewal already made and charges nothing."""
     today = today or timezone.localdate()
-    User.objects.select_for_update().get(pk=holder.pk)
-    done = Payment.objects.select_related("renewal").filter(idempotency_key=expected_key).first()
-    if done is not None:
-        return done.renewal
     provider = payments.provider(provider_name)
     if not provider.self_service and not by.is_staff:
         raise ValidationError("Only an administrator can record this kind of payment.")
     if by.pk != holder.pk and not by.is_staff:
         raise ValidationError("You can pay only for your own renewal.")
+    User.objects.select_for_update().get(pk=holder.pk)
+    done = Payment.objects.select_related("renewal").filter(holder=holder, idempotency_key=expected_key).first()
+    if done is not None:
+        return done.renewal
     current = quote(holder, today=today)
     if not current.covers_anything:
         raise ValidationError("There is no certification to renew: none is active or inside its grace period.")
