@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 
 import pytest
+from celery._state import _set_task_join_will_block
+from django.apps import apps
 
 from cspo.celery import app as celery_app
+from renewals.models import RenewalPolicy
 from tests.factories import PASSWORD, UserFactory
 
 # live_server runs Django in a thread while Playwright's sync API holds an event loop in the test.
@@ -26,8 +30,29 @@ def _celery_runs_tasks_in_process():
     """Tasks run inside the test, even when REDIS_URL is set; the worker test turns this off."""
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
+    # Celery marks "inside an eager task" in a process-wide flag; a live_server thread running
+    # tasks at the same moment as the test's own thread can leave it set for the tests after.
+    _set_task_join_will_block(False)
     yield
     celery_app.conf.task_always_eager = previous
+
+
+def _uses_the_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _renewal_rules(request, django_db_blocker):
+    """The renewal rules the data migration writes. A transactional test ends by emptying every
+    table, those rows included: they are written again, by that same migration code, before the
+    next test that uses the database."""
+    if _uses_the_database(request):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            if not RenewalPolicy.objects.exists():
+                import_module("renewals.migrations.0002_domain_defaults").forwards(apps, None)
 
 
 @pytest.fixture
