@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -219,6 +220,20 @@ def expiry_summary(*, today: date) -> list[ExpiryWindow]:
                 window.expiring += 1
                 window.ready += met
     return windows
+
+
+SUMMARY_SECONDS = 600
+
+
+def cached_expiry_summary(*, today: date) -> tuple[list[ExpiryWindow], datetime]:
+    """The summary and when it was counted. It reads every certification expiring within 90 days
+    (tens of thousands at a certification body's scale, seconds of work), so it is counted at most
+    every ten minutes and the page says when; the list below it is always current."""
+
+    def count() -> tuple[list[ExpiryWindow], datetime]:
+        return expiry_summary(today=today), timezone.now()
+
+    return cache.get_or_set(f"renewals:expiry-summary:{today.isoformat()}", count, SUMMARY_SECONDS)
 
 
 def expiring_rows(*, today: date, days: int):

@@ -180,11 +180,13 @@ def dashboard(request):
     days = _dashboard_days(request)
     page = Paginator(queries.expiring_certifications(today=today, days=days), 50).get_page(request.GET.get("page"))
     rows = queries.with_quotes(list(page.object_list), today=today)
+    summary, counted_at = queries.cached_expiry_summary(today=today)
     return render(
         request,
         "renewals/dashboard.html",
         {
-            "summary": queries.expiry_summary(today=today),
+            "summary": summary,
+            "counted_at": counted_at,
             "days": days,
             "windows": queries.DASHBOARD_WINDOWS,
             "page": page,

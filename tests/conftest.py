@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
+from uuid import uuid4
 
 import pytest
 from celery._state import _set_task_join_will_block
@@ -23,6 +24,9 @@ def _test_settings(settings):
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A cache of its own per test: Redis is shared by the test processes, and a figure one test
+    # cached must not answer another's question.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid4().hex}}
 
 
 @pytest.fixture(autouse=True)

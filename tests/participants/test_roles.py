@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
 
@@ -109,6 +112,21 @@ def test_trainer_home_query_count_stays_flat(login, trainer, django_assert_num_q
     # session, user, the workshops with their figures
     with django_assert_num_queries(3):
         assert client.get("/trainer/").status_code == 200
+
+
+def test_trainer_home_shows_past_workshops_twenty_a_page_most_recent_first(login, trainer):
+    now = timezone.now()
+    for days_ago in range(1, 23):
+        workshop = WorkshopFactory(lead_trainer=trainer, title=f"{days_ago} days ago")
+        WorkshopSessionFactory(workshop=workshop, starts_at=now - timedelta(days=days_ago, hours=8))
+    client = login(trainer)
+
+    first = client.get("/trainer/")
+    second = client.get("/trainer/", {"past": 2})
+
+    assert [w.title for w in first.context["past"]] == [f"{n} days ago" for n in range(1, 21)]
+    assert [w.title for w in second.context["past"]] == ["21 days ago", "22 days ago"]
+    assert 'href="?past=2" rel="next"' in first.content.decode()
 
 
 @pytest.mark.parametrize("enrolments", [1, 8])

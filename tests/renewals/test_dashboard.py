@@ -110,6 +110,20 @@ def test_dashboard_summary_counts_expiring_certifications_and_holders_ready(logi
     }
 
 
+def test_dashboard_summary_is_counted_every_ten_minutes_and_the_list_is_current(
+    login, administrator, trainer, expiring
+):
+    client = login(administrator)
+    client.get(DASHBOARD)
+    newcomer = certification_expiring(UserFactory(), trainer, in_days=5)
+
+    page = client.get(DASHBOARD, {"days": 30}).content.decode()
+
+    assert summary(page)["30 days"][0] == "1"  # as counted a moment ago
+    assert newcomer.certificant_number in " ".join(listed(page))
+    assert "the counts are refreshed every ten minutes" in text(page)
+
+
 def test_dashboard_sixty_days_lists_the_certifications_expiring_within_them(login, administrator, expiring):
     client = login(administrator)
 

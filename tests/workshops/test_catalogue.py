@@ -208,8 +208,9 @@ def test_catalogue_query_count_does_not_grow_with_the_number_of_workshops(client
             EnrolmentFactory(workshop=workshop)
 
     def catalogue_page():
-        # the course choices, the workshops with their figures, and their sessions
-        with django_assert_num_queries(3):
+        # the course choices, the number of workshops (for the pages), a page of workshops with
+        # their figures, and their sessions
+        with django_assert_num_queries(4):
             return client.get("/workshops/", {"format": "in_person"})
 
     add_workshops(2)
@@ -219,6 +220,21 @@ def test_catalogue_query_count_does_not_grow_with_the_number_of_workshops(client
 
     assert len(small.context["workshops"]) == 2
     assert len(large.context["workshops"]) == 12
+
+
+def test_catalogue_shows_twenty_workshops_a_page_keeping_the_filters(client):
+    for number in range(23):
+        upcoming_workshop(in_days=5 + number * 3, title=f"Workshop {number:02d}")
+
+    first = client.get("/workshops/", {"format": "in_person"})
+    second = client.get("/workshops/", {"format": "in_person", "page": 2})
+
+    first_page = first.content.decode()
+    assert [w.title for w in first.context["workshops"]] == [f"Workshop {n:02d}" for n in range(20)]
+    assert [w.title for w in second.context["workshops"]] == ["Workshop 20", "Workshop 21", "Workshop 22"]
+    assert "23 workshops open for enrolment" in first_page
+    assert 'href="?format=in_person&amp;page=2" rel="next"' in first_page
+    assert "Page 1 of 2" in first_page
 
 
 # --- The visitor's time zone --------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -47,12 +48,20 @@ def _time_zone_context(request, *, back_to: str, shown_zone: str | None = None) 
     }
 
 
+CATALOGUE_PAGE_SIZE = 20
+
+
 @require_safe
 def catalogue(request):
     form = CatalogueFilterForm(request.GET)
     form.is_valid()  # a filter that fails is reported in the page and left out
-    workshops = queries.catalogue(**form.filters())
-    context = {"form": form, "workshops": workshops, **_time_zone_context(request, back_to=request.get_full_path())}
+    page = Paginator(queries.catalogue(**form.filters()), CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "workshops": page.object_list,
+        "page": page,
+        **_time_zone_context(request, back_to=request.get_full_path()),
+    }
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "workshops/catalogue.html#results", context)
     else:
