@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes
 PYTEST_ARGS ?=
+SCALE ?= 1
+BENCH_ARGS ?=
 
-.PHONY: run test worker beat lint check-weasyprint-libs check-browser
+.PHONY: run test worker beat lint bench check-weasyprint-libs check-browser
 
 run: $(VENV)/.app check-weasyprint-libs
 	$(BIN)/python manage.py migrate --noinput
@@ -23,6 +25,11 @@ worker: $(VENV)/.app
 
 beat: $(VENV)/.app
 	$(BIN)/celery -A cspo beat --loglevel=INFO --schedule $(VENV)/celerybeat-schedule
+
+# The benchmark (bench/, issue 7): needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL;
+# local defaults), recreates its own database, writes bench/RESULTS.md at SCALE=1.
+bench: $(VENV)/.app check-weasyprint-libs
+	$(BIN)/python -m bench --scale $(SCALE) $(BENCH_ARGS)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -7,13 +7,14 @@ from django.urls import include, path
 from participants.urls import account_urlpatterns
 from participants.views import home
 
-from .views import healthz
+from .views import bench_baseline, healthz
 
 admin.site.site_header = "cspo administration"
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("bench/baseline", bench_baseline, name="bench_baseline"),
     path("", include(account_urlpatterns)),
     path("", include("participants.urls")),
     path("", include("workshops.urls")),

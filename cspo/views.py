@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -40,3 +40,10 @@ def healthz(request):
         {"status": "ok" if healthy else "unhealthy", "database": database, "broker": broker},
         status=200 if healthy else 503,
     )
+
+
+@require_GET
+def bench_baseline(request):
+    """The benchmark's floor (bench/): a tiny response that reads nothing, so its latency is what
+    gunicorn and Django's middleware cost on the machine before any page does its own work."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -20,3 +20,11 @@ def test_healthz_says_unhealthy_when_the_broker_is_unreachable(client, settings)
 
     assert response.status_code == 503
     assert response.json()["broker"] == "error: ConnectionError"
+
+
+def test_bench_baseline_answers_ok_without_reading_anything(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/bench/baseline")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"

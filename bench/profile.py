@@ -1,0 +1,152 @@
+"""Where a page spends its time: the page run in this process (Django's test client, production
+settings, the benchmark's data), its SQL queries with their times, and a cProfile of the view.
+
+    python -m bench.profile sheet            # after a run of the benchmark (its data is kept)
+    python -m bench.profile dashboard --requests 20 --explain
+
+Pages: see PAGES. The profile is written to bench/data/profile-<page>.txt and its top printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+
+from .environment import DATA_DIR, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, configure
+
+# page → (role, how to find its address)
+PAGES = {
+    "baseline": ("anonymous", "baseline"),
+    "sheet": ("trainer", "sheet"),
+    "cell": ("trainer", "cell"),
+    "catalogue": ("anonymous", "catalogue"),
+    "certifications": ("holder", "certifications"),
+    "trainer-home": ("trainer", "trainer_home"),
+    "ledger": ("ledger_holder", "ledger"),
+    "verify": ("anonymous", "verify"),
+    "dashboard": ("administrator", "dashboard"),
+    "export": ("administrator", "export"),
+    "pdf": ("holder", "pdf"),
+}
+
+
+def _request(page: str, targets, facts):
+    """(method, path, data, headers) of one request of ``page``."""
+    from django.urls import reverse
+
+    from .jobs import export_ranges
+
+    if page == "cell":
+        from workshops.models import Enrolment
+
+        enrolment = Enrolment.objects.filter(workshop_id=targets.sheet_workshop).order_by("pk").first()
+        session = enrolment.workshop.sessions.order_by("starts_at").last()
+        path = reverse("participants:save_mark", args=[targets.sheet_workshop, enrolment.pk, session.pk])
+        return (
+            "POST",
+            path,
+            {"presence": "late", "minutes": str(int(time.time()) % 30 + 1), "participated": "on"},
+            {"HTTP_HX_REQUEST": "true"},
+        )
+    if page == "export":
+        run = export_ranges([100_000])[0]
+        query = f"?format=csv&start={run.start}&end={run.end}"
+        return "GET", reverse("certification:eligibility_export") + query, None, {}
+    paths = {
+        "baseline": lambda: reverse("bench_baseline"),
+        "sheet": lambda: reverse("participants:sheet", args=[targets.sheet_workshop]),
+        "catalogue": lambda: reverse("workshops:catalogue"),
+        "certifications": lambda: reverse("certification:my_certifications"),
+        "trainer_home": lambda: reverse("workshops:trainer_home"),
+        "ledger": lambda: reverse("renewals:ledger"),
+        "verify": lambda: reverse("certification:verify", args=[facts.numbers[0]]),
+        "dashboard": lambda: reverse("renewals:dashboard"),
+        "pdf": lambda: reverse("certification:certificate_pdf", args=[facts.pdf_certification]),
+    }
+    return "GET", paths[PAGES[page][1]](), None, {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile", description="One page in this process: its SQL queries and a cProfile."
+    )
+    parser.add_argument("page", choices=sorted(PAGES))
+    parser.add_argument("--requests", type=int, default=10, help="profiled requests (after one warm-up)")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest query")
+    parser.add_argument("--top", type=int, default=30)
+    options = parser.parse_args(argv)
+    configure(
+        database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        redis_url=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+    )
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from .generate import Targets
+    from .pages import VISITOR_TIME_ZONE, read_facts
+
+    targets = Targets(**json.loads((DATA_DIR / "dataset.json").read_text()))
+    facts = read_facts(targets)
+    role = PAGES[options.page][0]
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.cookies["tz"] = VISITOR_TIME_ZONE
+    if role != "anonymous":
+        client.force_login(facts.users[role])
+
+    def once():
+        method, path, data, headers = _request(options.page, targets, facts)
+        call = client.post if method == "POST" else client.get
+        response = call(path, data or {}, secure=True, **headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        if response.streaming:
+            for _ in response.streaming_content:
+                pass
+        return path
+
+    once()  # warm-up: imports, template cache, connection
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        path = once()
+        single = time.perf_counter() - started
+    queries = list(captured.captured_queries)  # read from the connection's log, which later requests clear
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(options.requests):
+        once()
+    profiler.disable()
+    each = (time.perf_counter() - started) / options.requests
+    out = io.StringIO()
+    out.write(f"{options.page}: {path}\n{single * 1000:.1f} ms unprofiled, {each * 1000:.1f} ms profiled, ")
+    out.write(f"{len(queries)} queries taking {sum(float(q['time']) for q in queries):.3f} s:\n")
+    for query in queries:
+        out.write(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:300]}\n")
+    if options.explain and queries:
+        slowest = max(queries, key=lambda q: float(q["time"]))["sql"]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN ANALYZE " + slowest)
+            out.write("\nEXPLAIN ANALYZE of the slowest:\n" + "\n".join(row[0] for row in cursor.fetchall()) + "\n")
+    for order in ("cumulative", "tottime"):
+        out.write(f"\n--- by {order} time, {options.requests} requests ---\n")
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(options.top)
+    text = out.getvalue()
+    target = DATA_DIR / f"profile-{options.page}.txt"
+    target.write_text(text)
+    print(text[:6000])
+    print(f"… the whole profile: {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
