@@ -21,6 +21,7 @@ from .models import Certification
 # Raise it when templates/certification/certificate.html changes, so stored certificates are redrawn.
 CERTIFICATE_DESIGN = 1
 DOWNLOADABLE = {"active", "expiring"}
+SHOWN_RELATIONS = ("holder", "course", "enrolment__workshop__lead_trainer")
 
 
 def verify_url(certification: Certification) -> str:
@@ -78,23 +79,33 @@ def _render(certification: Certification) -> bytes:
     return weasyprint.HTML(string=html).write_pdf()
 
 
-@transaction.atomic
-def certificate_file(*, certification: Certification) -> FieldFile:
-    """The stored PDF when it still shows the current facts, otherwise a fresh one in its place.
-    The row is locked while rendering, so two downloads at once draw it once."""
-    certification = (
-        Certification.objects.select_for_update(of=("self",))
-        .select_related("holder", "course", "enrolment__workshop__lead_trainer")
-        .get(pk=certification.pk)
-    )
+def _stored_if_current(certification: Certification) -> FieldFile | None:
     status = certification.status(timezone.localdate())
     if status not in DOWNLOADABLE:
         label = Certification.STATUS_LABELS[status].lower()
         raise ValidationError(f"There is no certificate for a certification that is {label}.")
+    stored = certification.certificate_pdf
+    current = certification.certificate_fingerprint == certificate_fingerprint(certification)
+    return stored if stored and current and stored.storage.exists(stored.name) else None
+
+
+def certificate_file(*, certification: Certification) -> FieldFile:
+    """The stored PDF when it still shows the current facts, otherwise a fresh one in its place.
+    Serving a stored one takes no lock (``certification`` was just read, ideally with
+    ``SHOWN_RELATIONS``); drawing one locks the row, so two downloads at once draw it once."""
+    return _stored_if_current(certification) or _draw(certification)
+
+
+@transaction.atomic
+def _draw(certification: Certification) -> FieldFile:
+    certification = (
+        Certification.objects.select_for_update(of=("self",)).select_related(*SHOWN_RELATIONS).get(pk=certification.pk)
+    )
+    stored = _stored_if_current(certification)  # drawn by another download while we waited
+    if stored is not None:
+        return stored
     fingerprint = certificate_fingerprint(certification)
     stored = certification.certificate_pdf
-    if stored and certification.certificate_fingerprint == fingerprint and stored.storage.exists(stored.name):
-        return stored
     name = f"{certification.certificant_number}.pdf"
     pdf = _render(certification)
     if stored:

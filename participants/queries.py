@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from workshops.models import Enrolment, Workshop, WorkshopSession
 
@@ -69,6 +71,8 @@ class SheetCell:
     session: WorkshopSession
     mark: AttendanceMark | None
     is_open: bool  # the session has started, so it can be marked
+    save_url: str = ""
+    day: str = ""  # the session's day, "Monday 23 November", for the cell's labels
     posted: dict | None = None  # what the trainer typed, shown again when it could not be saved
 
     @property
@@ -106,8 +110,23 @@ class SheetRow:
     progress: Progress
 
 
-def _row(enrolment: Enrolment, sessions, marks: dict[int, AttendanceMark], minimum, now) -> SheetRow:
-    cells = [SheetCell(s, marks.get(s.pk), s.starts_at <= now) for s in sessions]
+def _days(sessions) -> dict[int, str]:
+    """Each session's day as the cell labels say it, formatted once per session, not per cell."""
+    return {s.pk: date_format(s.local_starts_at, "l j F") for s in sessions}
+
+
+def _row(enrolment: Enrolment, sessions, marks: dict[int, AttendanceMark], minimum, now, days) -> SheetRow:
+    # The cell's address is built here, once, rather than twice per cell by {% url %} in the page.
+    cells = [
+        SheetCell(
+            s,
+            marks.get(s.pk),
+            s.starts_at <= now,
+            save_url=reverse("participants:save_mark", args=[enrolment.workshop_id, enrolment.pk, s.pk]),
+            day=days[s.pk],
+        )
+        for s in sessions
+    ]
     return SheetRow(enrolment, cells, progress(sessions, marks, minimum))
 
 
@@ -123,11 +142,12 @@ def attendance_sheet(workshop: Workshop, *, now: datetime | None = None) -> dict
     for mark in AttendanceMark.objects.filter(enrolment__in=[e.pk for e in enrolments]):
         by_enrolment[mark.enrolment_id][mark.session_id] = mark
     minimum = workshop.course.minimum_contact_time
+    days = _days(sessions)
     return {
         "workshop": workshop,
         "sessions": sessions,
         "columns": [SheetColumn(s, s.starts_at <= now) for s in sessions],
-        "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now) for e in enrolments],
+        "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now, days) for e in enrolments],
         "needs_reason": workshop.changes_need_a_reason,
     }
 
@@ -137,7 +157,8 @@ def sheet_row(enrolment: Enrolment, *, now: datetime | None = None) -> SheetRow:
     workshop = enrolment.workshop
     sessions = list(workshop.sessions.order_by("starts_at"))
     marks = {m.session_id: m for m in AttendanceMark.objects.filter(enrolment=enrolment)}
-    return _row(enrolment, sessions, marks, workshop.course.minimum_contact_time, now or timezone.now())
+    minimum = workshop.course.minimum_contact_time
+    return _row(enrolment, sessions, marks, minimum, now or timezone.now(), _days(sessions))
 
 
 def mark_history(enrolment: Enrolment) -> list[MarkChange]:

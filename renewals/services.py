@@ -333,8 +333,8 @@ def send_renewal_reminders(*, today: date | None = None, batch_size: int = 1000)
         sent = set(OutboundEmail.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
         waiting = [c for c in batch if keys[c.pk] not in sent]
         quotes = quotes_for({c.holder_id for c in waiting}, today=today, policy=policy)
-        for certification in waiting:
-            with transaction.atomic():
+        with transaction.atomic():  # one commit per batch; the sends are queued once it commits
+            for certification in waiting:
                 if _remind(certification, days[certification.expires_on], quotes[certification.holder_id], keys):
                     queued += 1
 

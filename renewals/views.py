@@ -20,10 +20,13 @@ from . import permissions, queries, services
 from .forms import PaymentForm, RecordPaymentForm, SeuEntryForm
 from .models import seus
 
+ENTRIES_PER_PAGE = 50
 
-def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None) -> dict:
+
+def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None, page_number=None) -> dict:
     quote, entries = queries.ledger(holder, today=today)
-    for entry in entries:
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(page_number)
+    for entry in page.object_list:
         entry.counts = (
             entry.renewal_id is None
             and quote.window_starts_on is not None
@@ -32,7 +35,8 @@ def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, t
     return {
         "holder": holder,
         "quote": quote,
-        "entries": entries,
+        "entries": page.object_list,
+        "entries_page": page,
         "renewals": queries.renewals_of(holder),
         "form": form or SeuEntryForm(initial={"earned_on": quote.today}),
         "payment_form": payment_form or PaymentForm(initial={"key": quote.key}),
@@ -58,7 +62,7 @@ def ledger(request):
                     form = None
                 else:
                     return redirect("renewals:ledger")
-    context = _ledger_context(request.user, form=form)
+    context = _ledger_context(request.user, form=form, page_number=request.GET.get("page"))
     if request.htmx:  # htmx swaps 2xx answers only: the errors must reach the page
         return render(request, "renewals/ledger.html#ledger", context)
     return render(request, "renewals/ledger.html", context, status=400 if form is not None and form.errors else 200)
@@ -160,7 +164,7 @@ def holder_ledger(request, pk: int):
             else:
                 messages.success(request, f"Payment recorded; {holder} is renewed.")
                 return redirect("renewals:holder_ledger", pk=holder.pk)
-    context = _ledger_context(holder, record_form=record_form)
+    context = _ledger_context(holder, record_form=record_form, page_number=request.GET.get("page"))
     context["administering"] = True
     status = 400 if record_form is not None and record_form.errors else 200
     return render(request, "renewals/ledger.html", context, status=status)

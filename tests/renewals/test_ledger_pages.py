@@ -652,6 +652,21 @@ def test_ledger_urls_send_anonymous_visitors_to_log_in(client, participant, name
 # --- Query counts -------------------------------------------------------------------------------
 
 
+def test_ledger_lists_fifty_entries_a_page_newest_first(client, login, participant, trainer):
+    certification_expiring(participant, trainer, in_days=30)
+    for number in range(60):
+        SeuEntryFactory(holder=participant, earned_on=days_ago(1 + number), hours=Decimal("1"))
+    login(participant)
+
+    first = client.get(LEDGER)
+    second = client.get(LEDGER, {"page": 2})
+
+    assert [e.earned_on for e in first.context["entries"]] == [days_ago(1 + n) for n in range(50)]
+    assert [e.earned_on for e in second.context["entries"]] == [days_ago(1 + n) for n in range(50, 60)]
+    assert "1–50 of 60, newest first" in first.content.decode()
+    assert first.context["quote"].seus_earned == 60  # the quote counts every entry, not one page
+
+
 @pytest.mark.parametrize("count", [5, 200])
 def test_ledger_query_count_is_flat(client, login, participant, trainer, django_assert_num_queries, count):
     cspo = certification_expiring(participant, trainer, in_days=30)
@@ -689,4 +704,5 @@ def test_ledger_query_count_is_flat(client, login, participant, trainer, django_
         response = client.get(LEDGER)
 
     assert response.status_code == 200
-    assert len(response.context["entries"]) == count
+    assert len(response.context["entries"]) == min(count, 50)  # fifty a page
+    assert response.context["entries_page"].paginator.count == count
