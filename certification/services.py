@@ -214,6 +214,16 @@ def remind_unactivated(*, now: datetime | None = None, batch: int = 500) -> int:
     return count
 
 
+def extend(*, certification: Certification) -> date:
+    """A renewal: valid for another period from the current expiry date (not from today), with the
+    membership; returns the expiry date it had before."""
+    previous = certification.expires_on
+    certification.expires_on = add_months(previous, certification.course.validity_months)
+    certification.membership_until = max(certification.membership_until or previous, certification.expires_on)
+    certification.save(update_fields=["expires_on", "membership_until"])
+    return previous
+
+
 @transaction.atomic
 def revoke(*, certification: Certification, by: User, reason: str) -> Certification:
     if not by.is_staff:

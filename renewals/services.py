@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certification.models import Certification
-from certification.services import add_months
+from certification.services import extend
 from participants.models import AttendanceMark, OutboundEmail, User
 from participants.services import queue_email
 from workshops.services import absolute_url
@@ -263,10 +263,7 @@ def renew(
         recorded_by=by,
     )
     for certification in current.certifications:
-        previous = certification.expires_on
-        certification.expires_on = add_months(previous, certification.course.validity_months)
-        certification.membership_until = max(certification.membership_until or previous, certification.expires_on)
-        certification.save(update_fields=["expires_on", "membership_until"])
+        previous = extend(certification=certification)
         RenewedCertification.objects.create(
             renewal=renewal, certification=certification, previous_expiry=previous, new_expiry=certification.expires_on
         )

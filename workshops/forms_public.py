@@ -6,6 +6,9 @@ import re
 from datetime import date
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from .models import Course, Workshop, time_zone_names, validate_time_zone
 
@@ -60,6 +63,23 @@ class CourseChoiceField(forms.ModelChoiceField):
         return f"{obj.kind} — {obj.title}"
 
 
+class PlainSelect(forms.Select):
+    """A select whose options are written in Python. Django draws each option through a template
+    of its own, which made the catalogue's time-zone menu its costliest part (bench/findings.md).
+    Flat choices only, no option groups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((str(v), mark_safe(" selected") if str(v) in chosen else "", label) for v, label in self.choices),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
 class CatalogueFilterForm(forms.Form):
     """Every filter is optional; one that does not make sense is reported and left out."""
 
@@ -68,11 +88,13 @@ class CatalogueFilterForm(forms.Form):
         to_field_name="kind",
         required=False,
         empty_label="Any course",
+        widget=PlainSelect,
         error_messages={"invalid_choice": "There is no course “%(value)s”; showing every course."},
     )
     format = forms.ChoiceField(
         choices=[("", "Any format"), *Workshop.Format.choices],
         required=False,
+        widget=PlainSelect,
         error_messages={"invalid_choice": "There is no format “%(value)s”; showing every format."},
     )
     month = forms.CharField(
@@ -144,5 +166,5 @@ class TimeZoneForm(forms.Form):
         super().__init__(*args, **kwargs)
         zones = COMMON_TIME_ZONES if not current or current in COMMON_TIME_ZONES else [current, *COMMON_TIME_ZONES]
         choices = [("", "Choose a time zone"), *((zone, zone.replace("_", " ")) for zone in zones)]
-        self.fields["time_zone"].widget = forms.Select(choices=choices, attrs={"autocomplete": "off"})
+        self.fields["time_zone"].widget = PlainSelect(choices=choices, attrs={"autocomplete": "off"})
         self.initial.setdefault("time_zone", current or "")
