@@ -2,8 +2,10 @@
 
 ``queries.eligibility(workshop)`` answers for one workshop in a fixed number of queries; an export of
 thousands of workshops would repeat those queries for each. Here the same decisions are made for a
-batch of workshops at once (``batch_eligibility``), so the number of queries grows with the number
-of batches, never with the number of rows, and only one batch is in memory at a time.
+batch of workshops at once, so the number of queries grows with the number of batches, never with
+the number of rows. A hundred thousand rows would be hundreds of thousands of model instances
+(participants, marks): the export reads tuples instead, sums attended time in SQL, streams the
+participants, and words the reasons with the review page's own ``eligibility_reasons``.
 """
 
 from __future__ import annotations
@@ -14,20 +16,37 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
 import xlsxwriter
-from django.db.models import Min, Q
+from django.db.models import (
+    Case,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from participants.models import User
-from workshops.models import Course, Workshop, WorkshopSession
+from participants.models import AttendanceMark, User
+from workshops.models import Course, Enrolment, Workshop, WorkshopSession
 
-from .models import Certification, Submission
-from .queries import EligibilityDecision, batch_eligibility
+from .models import Certification, ExamResult, Submission
+from .queries import eligibility_reasons, prerequisite_holders
 
-BATCH_SIZE = 200  # workshops per batch: a few thousand enrolments in memory at most
+BATCH_SIZE = 1000  # workshops per batch: their sessions and attended times in memory, the participants streamed
 
 HEADER = [
     "First name",
@@ -104,10 +123,143 @@ def _location(workshop: Workshop) -> str:
     return ", ".join(line.strip() for line in workshop.venue_address.splitlines() if line.strip())
 
 
-def _eligible(decision: EligibilityDecision) -> str:
-    if decision.meets_the_rules:
+def _eligible(reasons: list[str], overridden: bool) -> str:
+    if not reasons:
         return "yes"
-    return "yes (override)" if decision.override is not None else "no"
+    return "yes (override)" if overridden else "no"
+
+
+def _marks(batch: list[int]) -> tuple[dict[int, timedelta], dict[int, list[int]]]:
+    """Each enrolment's attended time, and the sessions it attended without participating, summed in
+    SQL rather than read mark by mark: one row per enrolment, plus one per such session (the group's
+    second key is the session then, NULL otherwise). Attended time is ``AttendanceMark.attended``:
+    the session's length less the minutes late and left early, never below zero, none if absent."""
+    lacking = Case(When(participated=False, then=F("session_id")), default=None, output_field=IntegerField())
+    minutes_missed = ExpressionWrapper(
+        Value(timedelta(minutes=1)) * (F("late_minutes") + F("left_early_minutes")), output_field=DurationField()
+    )
+    attended_each = Greatest(
+        F("session__ends_at") - F("session__starts_at") - minutes_missed,
+        Value(timedelta()),
+        output_field=DurationField(),
+    )
+    attended: dict[int, timedelta] = defaultdict(timedelta)
+    without_participation: dict[int, list[int]] = defaultdict(list)
+    for enrolment_id, session_id, attended_time in (
+        AttendanceMark.objects.filter(session__workshop_id__in=batch)
+        .exclude(presence=AttendanceMark.Presence.ABSENT)
+        .order_by()
+        .values("enrolment_id", lacking_session=lacking)
+        .annotate(time=Sum(attended_each))
+        .values_list("enrolment_id", "lacking_session", "time")
+    ):
+        attended[enrolment_id] += attended_time
+        if session_id is not None:
+            without_participation[enrolment_id].append(session_id)
+    return attended, without_participation
+
+
+def _batch_rows(batch: list[int], today: date, status_labels: dict) -> Iterator[list[str]]:
+    """The rows of one batch of workshops, from tuples (no model instance per participant or mark),
+    decided by the review page's own rules (``eligibility_reasons``)."""
+    by_id = {
+        w.pk: w for w in Workshop.objects.filter(pk__in=batch).select_related("course__prerequisite", "lead_trainer")
+    }
+    co_trainers: dict[int, list[User]] = defaultdict(list)
+    for link in (
+        Workshop.co_trainers.through.objects.filter(workshop_id__in=batch)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    ):
+        co_trainers[link.workshop_id].append(link.user)
+    submitted_at = dict(
+        Submission.objects.filter(workshop_id__in=batch, reopened_at__isnull=True).values_list(
+            "workshop_id", "submitted_at"
+        )
+    )
+    sessions: dict[int, list[WorkshopSession]] = defaultdict(list)
+    for session in WorkshopSession.objects.filter(workshop_id__in=by_id).order_by("workshop_id", "starts_at"):
+        session.workshop = by_id[session.workshop_id]
+        sessions[session.workshop_id].append(session)
+    enrolments = Enrolment.objects.filter(workshop_id__in=by_id, status=Enrolment.Status.ENROLLED)
+    if any(w.course.has_exam for w in by_id.values()):
+        passing = ExamResult.objects.filter(enrolment=OuterRef("pk"), score__gte=F("pass_mark"))  # ExamResult.passed
+        enrolments = enrolments.annotate(exam_passed=Exists(passing))
+    else:
+        enrolments = enrolments.annotate(exam_passed=Value(False))
+    attended, without_participation = _marks(list(by_id))
+    holders = prerequisite_holders(list(by_id.values()), today=today)
+    # Streamed (a server-side cursor on PostgreSQL), workshops in the order of ``_workshop_ids``: by
+    # first session, then id. So a batch can be large, paying once for reading the big tables.
+    first_starts_at = WorkshopSession.objects.filter(workshop=OuterRef("workshop_id")).order_by("starts_at")
+    enrolled = (
+        enrolments.annotate(first_starts_at=Subquery(first_starts_at.values("starts_at")[:1]))
+        .order_by("first_starts_at", "workshop_id", "participant__full_name", "pk")
+        .values_list(
+            "pk",
+            "workshop_id",
+            "participant_id",
+            "participant__full_name",
+            "participant__email",
+            "understanding__demonstrated",
+            "understanding__reason",
+            "override__justification",
+            "certification__state",
+            "certification__expires_on",
+            "exam_passed",
+        )
+        .iterator(chunk_size=2000)
+    )
+    no_time = timedelta()
+    for pk, participants in groupby(enrolled, key=itemgetter(1)):
+        if pk not in by_id:  # deleted since the ids were read
+            continue
+        current = by_id[pk]
+        course = current.course
+        minimum = course.minimum_contact_time
+        prerequisite = course.prerequisite.kind if course.prerequisite_id else None
+        day = {session.pk: (number, session) for number, session in enumerate(sessions[pk], start=1)}
+        trainers = "; ".join(str(user) for user in [current.lead_trainer, *co_trainers[pk]])
+        submitted = submitted_at.get(pk)
+        submitted = submitted.astimezone(current.zone).isoformat(timespec="seconds") if submitted else ""
+        workshop_columns = [course.kind, str(current), _dates(sessions[pk]), _location(current), trainers]
+        for (
+            enrolment_id, _, participant_id, full_name, email, demonstrated, not_demonstrated_because,
+            justification, certification_state, expires_on, exam_passed,
+        ) in participants:  # fmt: skip
+            lacking = without_participation.get(enrolment_id)
+            reasons = eligibility_reasons(
+                attended=attended.get(enrolment_id, no_time),
+                minimum=minimum,
+                days_without_participation=[
+                    (number, session.local_starts_at) for number, session in sorted(day[s] for s in lacking)
+                ]
+                if lacking
+                else (),
+                understanding=demonstrated,
+                understanding_reason=not_demonstrated_because or "",
+                exam_required=course.has_exam,
+                exam_passed=exam_passed,
+                prerequisite=prerequisite,
+                holds_prerequisite=(participant_id, course.prerequisite_id) in holders,
+            )
+            if certification_state is None:
+                state = "not submitted"
+            elif (certification_state, expires_on) in status_labels:
+                state = status_labels[certification_state, expires_on]
+            else:
+                status = Certification(state=certification_state, expires_on=expires_on).status(today)
+                state = status_labels[certification_state, expires_on] = Certification.STATUS_LABELS[status]
+            yield [
+                *split_name(full_name),
+                email,
+                *workshop_columns,
+                _eligible(reasons, justification is not None),
+                "; ".join(reasons),
+                justification if justification is not None else "",
+                submitted,
+                state,
+            ]
 
 
 def eligibility_rows(
@@ -122,61 +274,26 @@ def eligibility_rows(
 ) -> Iterator[list[str]]:
     """The header, then one row per enrolled participant of each matching workshop, workshops by
     first session, participants by name. Lazy: rows are made a batch of workshops at a time, in
-    one query for the ids plus at most eight per batch."""
+    one query for the ids plus at most seven per batch."""
     today = today or timezone.localdate()
     yield list(HEADER)
     ids = _workshop_ids(workshop=workshop, trainer=trainer, course=course, start=start, end=end)
+    status_labels: dict[tuple[str, date | None], str] = {}  # a certification's column, by state and expiry
     for offset in range(0, len(ids), batch_size):
-        batch = ids[offset : offset + batch_size]
-        workshops = Workshop.objects.filter(pk__in=batch).select_related("course__prerequisite", "lead_trainer")
-        by_id = {w.pk: w for w in workshops}
-        co_trainers: dict[int, list[User]] = defaultdict(list)
-        for link in (
-            Workshop.co_trainers.through.objects.filter(workshop_id__in=batch)
-            .select_related("user")
-            .order_by("user__full_name", "user__email")
-        ):
-            co_trainers[link.workshop_id].append(link.user)
-        submitted_at = dict(
-            Submission.objects.filter(workshop_id__in=batch, reopened_at__isnull=True).values_list(
-                "workshop_id", "submitted_at"
-            )
-        )
-        decided = batch_eligibility([by_id[pk] for pk in batch if pk in by_id], today=today)
-        for pk in batch:
-            if pk not in decided:  # deleted since the ids were read
-                continue
-            current = by_id[pk]
-            sessions, decisions = decided[pk]
-            trainers = "; ".join(str(user) for user in [current.lead_trainer, *co_trainers[pk]])
-            submitted = submitted_at.get(pk)
-            submitted = submitted.astimezone(current.zone).isoformat(timespec="seconds") if submitted else ""
-            workshop_columns = [current.course.kind, str(current), _dates(sessions), _location(current), trainers]
-            for decision in decisions:
-                participant = decision.enrolment.participant
-                certification = decision.certification
-                yield [
-                    *split_name(participant.full_name),
-                    participant.email,
-                    *workshop_columns,
-                    _eligible(decision),
-                    "; ".join(decision.reasons),
-                    decision.override.justification if decision.override is not None else "",
-                    submitted,
-                    Certification.STATUS_LABELS[certification.status(today)] if certification else "not submitted",
-                ]
+        yield from _batch_rows(ids[offset : offset + batch_size], today, status_labels)
 
 
 # --- Files ---------------------------------------------------------------------------------------
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each a single character: a set lookup per cell is cheaper
 
 
 def spreadsheet_safe(row: list[str]) -> list[str]:
     """A participant types their own name: a cell that starts like a formula ("=HYPERLINK(…)") is
     kept as text by a leading apostrophe, so a spreadsheet opening the CSV does not run it."""
-    return [f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell for cell in row]
+    return [f"'{cell}" if cell[:1] in _FORMULA_FIRST else cell for cell in row]
 
 
 class _Echo:

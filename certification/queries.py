@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
@@ -33,6 +34,39 @@ class EligibilityDecision:
         return self.meets_the_rules or self.override is not None
 
 
+def eligibility_reasons(
+    *,
+    attended: timedelta,
+    minimum: timedelta,
+    days_without_participation: Iterable[tuple[int, datetime]] = (),
+    understanding: bool | None,
+    understanding_reason: str = "",
+    exam_required: bool,
+    exam_passed: bool,
+    prerequisite: str | None,
+    holds_prerequisite: bool,
+) -> list[str]:
+    """Every rule of a course that an enrolment fails, in words, from plain facts: the one place the
+    rules live, for the review page (``decide``) and the export. ``days_without_participation`` are
+    (day number from 1, local start) of the sessions marked attended without participation;
+    ``understanding`` is None when the trainer has not confirmed it; ``prerequisite`` is the kind of
+    certification the course needs, if any."""
+    reasons = []
+    if attended < minimum:
+        reasons.append(f"attended {hours_minutes(attended)} of {hours_minutes(minimum)}")
+    for number, starts_at in days_without_participation:
+        reasons.append(f"no participation recorded for day {number} ({starts_at:%a %-d %b})")
+    if understanding is None:
+        reasons.append("understanding of the Product Owner role not confirmed by the trainer")
+    elif not understanding:
+        reasons.append(f"did not demonstrate understanding of the role: {understanding_reason}")
+    if exam_required and not exam_passed:
+        reasons.append("no passing exam result recorded")
+    if prerequisite is not None and not holds_prerequisite:
+        reasons.append(f"needs an active {prerequisite} certification")
+    return reasons
+
+
 def decide(
     *,
     enrolment: Enrolment,
@@ -40,34 +74,56 @@ def decide(
     marks: dict[int, AttendanceMark],
     holds_prerequisite: bool,
 ) -> EligibilityDecision:
-    """One enrolment's decision by its course's rules, without a query: the same rules, in the same
-    words, as ``queries.eligibility``. ``enrolment.workshop.course`` (and its prerequisite), the
-    enrolment's understanding, override and certification are loaded, and for an exam course its
-    exam results are prefetched."""
+    """One enrolment's decision by its course's rules (``eligibility_reasons``), without a query.
+    ``enrolment.workshop.course`` (and its prerequisite), the enrolment's understanding, override
+    and certification are loaded, and for an exam course its exam results are prefetched."""
     course = enrolment.workshop.course
     row = progress(sessions, marks, course.minimum_contact_time)
-    reasons = []
-    if row.attended < row.minimum:
-        reasons.append(f"attended {hours_minutes(row.attended)} of {hours_minutes(row.minimum)}")
-    for number, session in enumerate(sessions, start=1):
-        mark = marks.get(session.pk)
-        if mark is not None and mark.presence != mark.Presence.ABSENT and not mark.participated:
-            reasons.append(f"no participation recorded for day {number} ({session.local_starts_at:%a %-d %b})")
     understanding = getattr(enrolment, "understanding", None)
-    if understanding is None:
-        reasons.append("understanding of the Product Owner role not confirmed by the trainer")
-    elif not understanding.demonstrated:
-        reasons.append(f"did not demonstrate understanding of the role: {understanding.reason}")
-    if course.has_exam and not any(result.passed for result in enrolment.exam_results.all()):
-        reasons.append("no passing exam result recorded")
-    if course.prerequisite_id and not holds_prerequisite:
-        reasons.append(f"needs an active {course.prerequisite.kind} certification")
+    reasons = eligibility_reasons(
+        attended=row.attended,
+        minimum=row.minimum,
+        days_without_participation=[
+            (number, session.local_starts_at)
+            for number, session in enumerate(sessions, start=1)
+            if (mark := marks.get(session.pk)) is not None
+            and mark.presence != mark.Presence.ABSENT
+            and not mark.participated
+        ],
+        understanding=None if understanding is None else understanding.demonstrated,
+        understanding_reason=understanding.reason if understanding is not None else "",
+        exam_required=course.has_exam,
+        exam_passed=course.has_exam and any(result.passed for result in enrolment.exam_results.all()),
+        prerequisite=course.prerequisite.kind if course.prerequisite_id else None,
+        holds_prerequisite=holds_prerequisite,
+    )
     return EligibilityDecision(
         enrolment=enrolment,
         progress=row,
         reasons=reasons,
         override=getattr(enrolment, "override", None),
         certification=getattr(enrolment, "certification", None),
+    )
+
+
+def prerequisite_holders(workshops: list[Workshop], *, today: date) -> set[tuple[int, int]]:
+    """(participant id, course id) of every enrolled participant of these workshops who holds an
+    active certification their course needs first, in one query (none if no course needs one).
+    The workshops come with ``select_related("course")``."""
+    prerequisites = {w.course.prerequisite_id for w in workshops if w.course.prerequisite_id}
+    if not prerequisites:
+        return set()
+    with_prerequisite = [w.pk for w in workshops if w.course.prerequisite_id]
+    return set(
+        Certification.objects.active_on(today)
+        .filter(
+            course_id__in=prerequisites,
+            holder_id__in=Enrolment.objects.filter(
+                workshop_id__in=with_prerequisite, status=Enrolment.Status.ENROLLED
+            ).values("participant_id"),
+        )
+        .order_by()
+        .values_list("holder_id", "course_id")
     )
 
 
@@ -97,20 +153,7 @@ def batch_eligibility(
         [enrolment for enrolment in enrolments if enrolment.workshop.course.has_exam],
         Prefetch("exam_results", queryset=ExamResult.objects.order_by("-score")),
     )
-    prerequisites = {w.course.prerequisite_id for w in workshops if w.course.prerequisite_id}
-    holders: set[tuple[int, int]] = set()
-    if prerequisites:
-        with_prerequisite = [pk for pk, w in by_id.items() if w.course.prerequisite_id]
-        holders = set(
-            Certification.objects.active_on(today)
-            .filter(
-                course_id__in=prerequisites,
-                holder_id__in=Enrolment.objects.filter(
-                    workshop_id__in=with_prerequisite, status=Enrolment.Status.ENROLLED
-                ).values("participant_id"),
-            )
-            .values_list("holder_id", "course_id")
-        )
+    holders = prerequisite_holders(workshops, today=today)
     decisions: dict[int, list[EligibilityDecision]] = {pk: [] for pk in by_id}
     for enrolment in enrolments:
         course = enrolment.workshop.course

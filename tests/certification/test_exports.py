@@ -7,6 +7,7 @@ import io
 import tempfile
 import zipfile
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,7 +20,7 @@ from certification.models import Certification, ExamResult, Submission
 from certification.queries import eligibility
 from participants.services import confirm_understanding, record_mark
 from tests.factories import CourseFactory, EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
-from workshops.models import Workshop
+from workshops.models import Enrolment, Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,91 @@ def test_the_reasons_are_those_of_the_review_page_for_every_kind_of_course(train
     ]
     assert exported == reviewed
     assert {row[1] for row in exported} == {"yes", "no"}
+
+
+def test_the_rows_are_the_review_pages_decisions_for_a_varied_workshop(trainer):
+    cspo = CourseFactory(kind="CSPO")
+    csm = CourseFactory(kind="CSM", title="Certified ScrumMaster", has_exam=True, minimum_contact_hours=Decimal("16"))
+    advanced = CourseFactory(kind="A-CSPO", title="Advanced CSPO", prerequisite=cspo)
+    week = timedelta(days=7)
+    workshops = [
+        held_workshop(trainer, course=cspo, days=3),
+        held_workshop(trainer, course=csm, starts_at=MONDAY_10_MARCH_2025 + week, days=3),
+        held_workshop(trainer, course=advanced, starts_at=MONDAY_10_MARCH_2025 + 2 * week),
+    ]
+    # A last session of 2 h 10 min 30 s: attended time is summed to the second, as on the review page.
+    for workshop in workshops[:2]:
+        last = workshop.sessions.order_by("starts_at").last()
+        last.ends_at = last.starts_at + timedelta(hours=2, minutes=10, seconds=30)
+        last.save()
+    for workshop in workshops:
+        sessions = list(workshop.sessions.order_by("starts_at"))
+
+        def mark(enrolment, number, presence, minutes=0, participated=True, sessions=sessions):
+            record_mark(
+                enrolment=enrolment, session=sessions[number], by=trainer, presence=presence, minutes=minutes,
+                participated=participated,
+            )  # fmt: skip
+
+        attends(enrol(workshop, "Anna Complete"), trainer)
+        late = enrol(workshop, "Bea Late")
+        attends(late, trainer, late_minutes=20)
+        left = enrol(workshop, "Carl Leftearly")
+        mark(left, 0, "present")
+        mark(left, 1, "left_early", 130)
+        confirm_understanding(enrolment=left, by=trainer, demonstrated=False, reason="Confused owner and manager")
+        absent = enrol(workshop, "Dora Absent")
+        mark(absent, 0, "absent", participated=False)
+        mark(absent, 1, "present")
+        confirm_understanding(enrolment=absent, by=trainer, demonstrated=True)
+        quiet = enrol(workshop, "Eli Quiet")
+        mark(quiet, 0, "present", participated=False)
+        mark(quiet, 1, "late", 5, participated=False)
+        overridden = enrol(workshop, "Fay Override")
+        mark(overridden, 0, "present")
+        services.override_eligibility(enrolment=overridden, by=trainer, justification="Caught up one to one")
+        enrol(workshop, "Gus Unmarked")
+        cancelled = enrol(workshop, "Hal Cancelled")
+        mark(cancelled, 0, "present")
+        Enrolment.objects.filter(pk=cancelled.pk).update(status=Enrolment.Status.CANCELLED)
+        passed, failed = enrol(workshop, "Ivy Passed"), enrol(workshop, "Jon Failed")
+        for enrolment, score in ((passed, 40), (failed, 20)):
+            attends(enrolment, trainer)
+            ExamResult.objects.create(enrolment=enrolment, score=score, taken_at=MONDAY_10_MARCH_2025 + 3 * week)
+    holder = Enrolment.objects.get(workshop=workshops[2], participant__full_name="Ivy Passed").participant
+    Certification.objects.create(
+        enrolment=EnrolmentFactory(workshop=workshops[0], participant=holder), holder=holder, course=cspo,
+        submission=Submission.objects.create(workshop=workshops[0], submitted_by=trainer),
+        state=Certification.State.ACTIVE, certificant_number="1234-5678",
+        issued_on=date(2025, 3, 11), expires_on=date(2099, 3, 11),
+    )  # fmt: skip
+    columns = [HEADER.index(name) for name in ("E-mail", "Eligible", "Reasons", "Override justification")]
+
+    exported = [[row[i] for i in columns] for row in list(eligibility_rows(batch_size=2))[1:]]
+
+    reviewed = [
+        [
+            d.enrolment.participant.email,
+            "yes" if d.meets_the_rules else "yes (override)" if d.eligible else "no",
+            "; ".join(d.reasons),
+            d.override.justification if d.override else "",
+        ]
+        for workshop in workshops
+        for d in eligibility(workshop)
+    ]
+    assert exported == reviewed
+    assert len(exported) == 3 * 9 + 1  # nine a workshop, and the holder's own CSPO enrolment
+    reasons = "; ".join(row[2] for row in exported)
+    for words in (
+        "attended 0 h of 14 h",
+        "no participation recorded for day 2",
+        "did not demonstrate understanding of the role: Confused owner and manager",
+        "understanding of the Product Owner role not confirmed by the trainer",
+        "no passing exam result recorded",
+        "needs an active CSPO certification",
+    ):
+        assert words in reasons
+    assert {row[1] for row in exported} == {"yes", "yes (override)", "no"}
 
 
 def test_split_name_splits_at_the_last_space():
@@ -334,7 +420,7 @@ def test_csv_export_query_count_stays_flat(
     client = login(administrator)
 
     # session, user; workshop ids; then for the batch: workshops, co-trainers, open submissions,
-    # sessions, enrolments, marks (exam results and prerequisites only for courses that have them)
+    # sessions, attended time, enrolments (prerequisites only for courses that have them)
     with django_assert_num_queries(9):
         response = client.get(URL, {"format": "csv"})
         rows = csv_rows(response)
