@@ -12,14 +12,13 @@ from django.views.decorators.http import require_http_methods
 
 from participants.permissions import administrator_required, is_administrator
 
-from .. import queries, services
+from .. import services
 from ..certificates import SHOWN_RELATIONS, certificate_file
 from ..models import Certification
+from ..verification import verified_facts
+
 
 # What a stranger checking a certificate needs to know; "expiring soon" is still valid.
-VERDICTS = {"active": "Valid", "expiring": "Valid", "expired": "Expired", "revoked": "Revoked"}
-
-
 def _own_certification(user, pk: int) -> Certification:
     """The holder's own activated certification; an administrator may open anyone's. Others get a
     404, so a number in the address tells nobody whose certification it is."""
@@ -46,15 +45,10 @@ def certificate_pdf(request, pk: int):
 
 
 def verify(request, number: str):
-    certification = queries.verification(number)
-    if certification is None:
+    verified = verified_facts(number, today=timezone.localdate())
+    if verified is None:
         raise Http404("No certification has this number.")
-    status = certification.status(timezone.localdate())
-    response = render(
-        request,
-        "certification/verify.html",
-        {"certification": certification, "status": status, "verdict": VERDICTS[status]},
-    )
+    response = render(request, "certification/verify.html", {"verified": verified})
     response["X-Robots-Tag"] = "noindex"  # a person's name, for whoever has the number, not for search engines
     return response
 
