@@ -172,6 +172,9 @@ else:
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The queue this deployment's tasks go to and its workers consume: one Redis can then serve
+# several deployments, or several test runs, without one's worker taking another's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 CELERY_RESULT_BACKEND = REDIS_URL
 # Without a broker, tasks run inside the web process so the embedded default needs no worker.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

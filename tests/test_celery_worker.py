@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
+from certification.models import Certification
 from cspo.celery import app as celery_app
+from participants.models import OutboundEmail
+from tests.factories import UserFactory, certification_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +37,12 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}{port}/{db['NAME']}"
 
 
+def _forget_routes() -> None:
+    """Celery builds its router once from task_routes; the next test's worker has a new queue."""
+    celery_app.amqp.flush_routes()
+    celery_app.amqp.__dict__.pop("router", None)
+
+
 @pytest.fixture
 def worker_queue(tmp_path):
     """A worker process consuming a queue of its own, so no other worker on this Redis takes our task."""
@@ -41,6 +53,7 @@ def worker_queue(tmp_path):
         "REDIS_URL": django_settings.REDIS_URL,
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "DJANGO_EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "CELERY_QUEUE": queue,  # what the worker's own tasks queue (the e-mails) comes back to it
     }
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
@@ -51,22 +64,25 @@ def worker_queue(tmp_path):
     eager, routes = celery_app.conf.task_always_eager, celery_app.conf.task_routes
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_routes = {"*": {"queue": queue}}
+    _forget_routes()
     try:
         yield tmp_path
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_routes = eager, routes
+        _forget_routes()
         worker.terminate()
         worker.wait(timeout=20)
         log.close()
 
 
-def _wait_for_sent_mail(queue: Path, seconds: float = 45) -> tuple[list[Path], str]:
-    """The messages the worker wrote, once its log says the task finished (the file backend
-    creates the file before it writes the message, so its existence alone proves nothing)."""
+def _wait_for_sent_mail(queue: Path, seconds: float = 45, task: str = "") -> tuple[list[Path], str]:
+    """The messages the worker wrote, once its log says the task (any, or ``task``) finished: the
+    file backend creates the file before it writes the message, so its existence proves nothing."""
     deadline = time.monotonic() + seconds
     log = queue / "worker.log"
+    finished = re.compile(rf"{re.escape(task)}\S* (succeeded in|raised) " if task else r" (succeeded in|raised) ")
     while time.monotonic() < deadline:
-        if " succeeded in " in log.read_text() or " raised " in log.read_text():
+        if finished.search(log.read_text()):
             break
         time.sleep(0.2)
     folder = queue / "mail"
@@ -84,3 +100,21 @@ def test_password_reset_email_is_sent_by_a_real_worker_through_redis(client, par
     assert "Subject: Choose a new cspo password" in message
     assert "/password-reset/" in message
     assert "participants.send_password_reset" in worker_log
+
+
+def test_renewal_reminder_job_runs_on_a_real_worker_and_its_email_goes_out(trainer, worker_queue):
+    """The daily beat job, as beat sends it: the worker finds the certification due, writes the
+    reminder to the outbox, and queues its sending, which the worker then does."""
+    certification = certification_for(
+        UserFactory(email="renee@example.org"), trainer, activated_on=timezone.localdate() - timedelta(days=30)
+    )
+    Certification.objects.filter(pk=certification.pk).update(expires_on=timezone.localdate() + timedelta(days=30))
+
+    celery_app.send_task("renewals.send_renewal_reminders")
+
+    sent, worker_log = _wait_for_sent_mail(worker_queue, task="participants.deliver_email")
+    assert len(sent) == 1, f"the worker sent no e-mail; its log:\n{worker_log}"
+    message = sent[0].read_text()
+    assert "To: renee@example.org" in message
+    assert "SEUs logged: 0 of 20. Still missing: 20 SEUs." in message
+    assert OutboundEmail.objects.get(purpose="renewal_reminder").state == OutboundEmail.State.SENT
