@@ -113,6 +113,17 @@ def test_rows_say_who_is_eligible_why_not_and_where_their_certification_is(submi
     ]  # fmt: skip
 
 
+def test_a_certification_past_its_expiry_date_is_exported_as_expired(submitted_workshop):
+    active = Certification.objects.get(state=Certification.State.ACTIVE)
+    yesterday = date.today() - timedelta(days=1)
+    Certification.objects.filter(pk=active.pk).update(issued_on=yesterday - timedelta(days=730), expires_on=yesterday)
+
+    rows = list(eligibility_rows())
+
+    state = HEADER.index("Certification state")
+    assert [row[state] for row in rows[1:]] == ["Expired", "Pending activation", "not submitted", "not submitted"]
+
+
 def test_an_online_workshop_not_submitted_yet_has_no_submission_time(trainer):
     workshop = held_workshop(trainer, title="CSPO online", format=Workshop.Format.ONLINE, days=1)
     enrol(workshop, "Dee Online")

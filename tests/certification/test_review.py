@@ -149,6 +149,17 @@ def test_submitting_twice_creates_one_submission_and_one_certification(trainer, 
     assert (Submission.objects.count(), Certification.objects.count(), len(mail.outbox)) == (1, 1, 1)
 
 
+def test_a_lean_coffee_meetup_cannot_be_submitted_for_certification(trainer):
+    lean_coffee = CourseFactory(kind="LEAN-COFFEE", title="Lean Coffee meetup", is_community_event=True)
+    workshop = two_day_workshop(trainer, course=lean_coffee)
+    completes(EnrolmentFactory(workshop=workshop), trainer)
+
+    with pytest.raises(ValidationError, match="Lean Coffee meetup is a community event: it credits SEUs"):
+        services.submit_workshop(workshop=workshop, by=trainer)
+
+    assert (Submission.objects.count(), Certification.objects.count()) == (0, 0)
+
+
 def test_submitting_a_list_that_changed_since_the_preview_submits_nothing(trainer):
     workshop = two_day_workshop(trainer)
     enrolment = EnrolmentFactory(workshop=workshop)
