@@ -5,7 +5,6 @@ count, the grace period, the reminder days) is a row an administrator edits, nev
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -161,9 +160,6 @@ class RenewedCertification(models.Model):
 class SeuEntryQuerySet(models.QuerySet):
     def unused(self) -> SeuEntryQuerySet:
         return self.filter(renewal__isnull=True)
-
-    def earned_since(self, day: date) -> SeuEntryQuerySet:
-        return self.filter(earned_on__gte=day)
 
 
 class SeuEntry(models.Model):

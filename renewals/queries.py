@@ -139,11 +139,6 @@ def quote(holder, *, today: date | None = None) -> RenewalQuote:
     return quotes_for([holder.pk], today=today)[holder.pk]
 
 
-def period_starts_on(holder, *, today: date | None = None, policy: RenewalPolicy | None = None) -> date | None:
-    """The earliest day an SEU entry may carry: the start of the holder's current period(s)."""
-    return quote(holder, today=today).window_starts_on
-
-
 def ledger(holder, *, today: date | None = None) -> tuple[RenewalQuote, list[SeuEntry]]:
     """The holder's quote and every entry, newest first, with what each needs shown: two queries
     for the quote and one for the entries, however many there are."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import factory
 from django.utils import timezone
@@ -42,20 +43,13 @@ class CourseFactory(factory.django.DjangoModelFactory):
     renewal_level = factory.LazyAttribute(lambda course: renewal_level(COURSE_LEVELS.get(course.kind)))
 
 
-# DOMAIN.md's renewal table. The data migration writes these rows; tests that flush the database
-# (transaction=True) lose them, so the factories make them again when missing.
-LEVELS = {1: ("Foundational", "20", "100"), 2: ("Advanced", "30", "175"), 3: ("Professional", "40", "250")}
-COURSE_LEVELS = {"CSM": 1, "CSPO": 1, "A-CSPO": 2, "CSP-PO": 3}
+# The course kinds and their renewal levels, as the data migration writes them (tests/conftest.py
+# writes its rows again after a transactional test empties the tables).
+COURSE_LEVELS = import_module("renewals.migrations.0002_domain_defaults").COURSE_LEVELS
 
 
 def renewal_level(rank: int | None) -> RenewalLevel | None:
-    if rank is None:
-        return None
-    name, seus, fee = LEVELS[rank]
-    level, _ = RenewalLevel.objects.get_or_create(
-        rank=rank, defaults={"name": name, "seus_required": Decimal(seus), "fee": Decimal(fee)}
-    )
-    return level
+    return RenewalLevel.objects.get(rank=rank) if rank is not None else None
 
 
 def seu_category(name: str = "Learning") -> SeuCategory:
