@@ -140,13 +140,17 @@ def quote(holder, *, today: date | None = None) -> RenewalQuote:
 
 
 def ledger(holder, *, today: date | None = None) -> tuple[RenewalQuote, list[SeuEntry]]:
-    """The holder's quote and every entry, newest first, with what each needs shown: two queries
-    for the quote and one for the entries, however many there are."""
+    """The holder's quote and every entry, newest first, each marked whether it ``counts`` towards
+    this renewal (unused and inside the period): three queries for the quote, one for the entries."""
     today = today or timezone.localdate()
+    holder_quote = quote(holder, today=today)
     entries = list(
         SeuEntry.objects.filter(holder=holder).select_related("category", "renewal", "source_session__workshop__course")
     )
-    return quote(holder, today=today), entries
+    starts = holder_quote.window_starts_on
+    for entry in entries:
+        entry.counts = entry.renewal_id is None and starts is not None and starts <= entry.earned_on <= today
+    return holder_quote, entries
 
 
 def renewals_of(holder) -> list[Renewal]:

@@ -26,12 +26,6 @@ ENTRIES_PER_PAGE = 50
 def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None, page_number=None) -> dict:
     quote, entries = queries.ledger(holder, today=today)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(page_number)
-    for entry in page.object_list:
-        entry.counts = (
-            entry.renewal_id is None
-            and quote.window_starts_on is not None
-            and quote.window_starts_on <= entry.earned_on <= quote.today
-        )
     return {
         "holder": holder,
         "quote": quote,
