@@ -17,7 +17,6 @@ from workshops.services import absolute_url
 
 from .models import Certification, EligibilityOverride, Submission, new_certificant_number
 from .queries import eligibility, open_submission
-from .verification import forget_after_commit
 
 ACTIVATION_SALT = "certification.activation"
 ACTIVATION_LINK_DAYS = 14
@@ -222,7 +221,6 @@ def extend(*, certification: Certification) -> date:
     certification.expires_on = add_months(previous, certification.course.validity_months)
     certification.membership_until = max(certification.membership_until or previous, certification.expires_on)
     certification.save(update_fields=["expires_on", "membership_until"])
-    forget_after_commit(certification)
     return previous
 
 
@@ -236,5 +234,4 @@ def revoke(*, certification: Certification, by: User, reason: str) -> Certificat
     certification.revoked_at = timezone.now()
     certification.revoked_reason = reason.strip()
     certification.save(update_fields=["state", "revoked_at", "revoked_reason"])
-    forget_after_commit(certification)
     return certification

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_http_methods
 
 from participants.permissions import administrator_required, is_administrator
 
-from .. import services
+from .. import queries, services
 from ..certificates import SHOWN_RELATIONS, certificate_file
 from ..models import Certification
-from ..verification import verified_facts
-
 
 # What a stranger checking a certificate needs to know; "expiring soon" is still valid.
+VERDICTS = {"active": "Valid", "expiring": "Valid", "expired": "Expired", "revoked": "Revoked"}
+
+
 def _own_certification(user, pk: int) -> Certification:
     """The holder's own activated certification; an administrator may open anyone's. Others get a
     404, so a number in the address tells nobody whose certification it is."""
@@ -45,10 +46,15 @@ def certificate_pdf(request, pk: int):
 
 
 def verify(request, number: str):
-    verified = verified_facts(number, today=timezone.localdate())
-    if verified is None:
+    certification = queries.verification(number)
+    if certification is None:
         raise Http404("No certification has this number.")
-    response = render(request, "certification/verify.html", {"verified": verified})
+    status = certification.status(timezone.localdate())
+    response = render(
+        request,
+        "certification/verify.html",
+        {"certification": certification, "status": status, "verdict": VERDICTS[status]},
+    )
     response["X-Robots-Tag"] = "noindex"  # a person's name, for whoever has the number, not for search engines
     return response
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from certification import services
 from certification.models import Certification
-from certification.verification import verified_facts
 from tests.factories import certification_for
 
 pytestmark = pytest.mark.django_db
@@ -170,48 +169,3 @@ def test_revoke_of_a_pending_certification_is_not_found(participant, trainer, ad
     response = login(administrator).get(revoke_url(pending))
 
     assert response.status_code == 404
-
-
-# --- Kept ready: looked up far more often than changed ------------------------------------------
-
-
-def test_verification_seen_again_is_answered_without_reading_the_database(active, client, django_assert_num_queries):
-    client.get(verify_url(active))
-
-    with django_assert_num_queries(0):
-        response = client.get(verify_url(active))
-
-    assert verdict(response) == "Valid"
-    assert active.holder.full_name in response.content.decode()
-
-
-def test_verification_says_revoked_at_once_after_it_was_seen_valid(
-    active, administrator, client, django_capture_on_commit_callbacks
-):
-    assert verdict(client.get(verify_url(active))) == "Valid"
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.revoke(certification=active, by=administrator, reason="Certified by mistake.")
-
-    assert verdict(client.get(verify_url(active))) == "Revoked"
-
-
-def test_verification_shows_a_renewal_at_once(active, client, django_capture_on_commit_callbacks):
-    client.get(verify_url(active))
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.extend(certification=active)
-
-    page = client.get(verify_url(active)).content.decode()
-    assert f"until {active.expires_on:%-d %B %Y}" in page
-
-
-def test_verification_kept_yesterday_is_drawn_again_today(participant, trainer):
-    # Expires today: valid today, expired tomorrow, whatever was kept from today.
-    certification = certification_for(participant, trainer, activated_on=timezone.localdate() - timedelta(days=730))
-    Certification.objects.filter(pk=certification.pk).update(expires_on=timezone.localdate())
-
-    today = verified_facts(certification.certificant_number, today=timezone.localdate())
-    tomorrow = verified_facts(certification.certificant_number, today=timezone.localdate() + timedelta(days=1))
-
-    assert (today.status, tomorrow.status) == ("expiring", "expired")
