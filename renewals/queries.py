@@ -135,8 +135,8 @@ def quotes_for(
     return quotes
 
 
-def quote(holder, *, today: date | None = None) -> RenewalQuote:
-    return quotes_for([holder.pk], today=today)[holder.pk]
+def quote(holder, *, today: date | None = None, policy: RenewalPolicy | None = None) -> RenewalQuote:
+    return quotes_for([holder.pk], today=today, policy=policy)[holder.pk]
 
 
 def ledger(holder, *, today: date | None = None) -> tuple[RenewalQuote, list[SeuEntry]]:

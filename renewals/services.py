@@ -39,6 +39,14 @@ class SeuActivity:
     good_faith: bool = False
 
 
+def _logged_on(holder: User, day: date, *, besides: SeuEntry | None = None) -> Decimal:
+    """SEUs the holder has on ``day`` already (the daily cap's measure), leaving out ``besides``."""
+    entries = SeuEntry.objects.filter(holder=holder, earned_on=day)
+    if besides is not None:
+        entries = entries.exclude(pk=besides.pk)
+    return entries.aggregate(total=Sum("hours"))["total"] or Decimal("0")
+
+
 def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: SeuEntry | None = None) -> None:
     """Every rule an entry must keep, each failure in words; raises with all of them at once."""
     problems: dict[str, list[str]] = {}
@@ -63,16 +71,13 @@ def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: 
     if activity.earned_on > today:
         refuse("earned_on", "The date cannot be in the future: log an activity once you have done it.")
     else:
-        starts = quote(holder, today=today).window_starts_on
+        starts = quote(holder, today=today, policy=policy).window_starts_on
         if starts is None:
             refuse("earned_on", "You hold no certification that renews, so there is no period to log SEUs in.")
         elif activity.earned_on < starts:
             refuse("earned_on", f"SEUs count from the start of your current period, {starts:%-d %B %Y}.")
         elif hours and hours > 0 and not problems.get("hours"):
-            same_day = SeuEntry.objects.filter(holder=holder, earned_on=activity.earned_on)
-            if entry is not None:
-                same_day = same_day.exclude(pk=entry.pk)
-            logged = same_day.aggregate(total=Sum("hours"))["total"] or Decimal("0")
+            logged = _logged_on(holder, activity.earned_on, besides=entry)
             if logged + hours > policy.daily_cap:
                 room = max(Decimal("0"), policy.daily_cap - logged)
                 refuse(
@@ -178,14 +183,10 @@ def credit_attendance(*, enrolment_id: int, session_id: int) -> SeuEntry | None:
     policy = RenewalPolicy.current()
     earned_on = session.local_starts_at.date()
     # Only a certification that can still renew gains from SEUs (not one expired beyond its grace).
-    holds = renewable_certifications([holder.pk], today=earned_on, policy=policy).exclude(enrolment_id=enrolment_id)
-    holds = holds.exists()
-    hours = _quarters_down(Decimal(mark.attended(session.duration).total_seconds()) / 3600)
-    others = SeuEntry.objects.filter(holder=holder, earned_on=earned_on)
-    if existing is not None:
-        others = others.exclude(pk=existing.pk)
-    room = policy.daily_cap - (others.aggregate(total=Sum("hours"))["total"] or Decimal("0"))
-    hours = min(hours, room)
+    renewable = renewable_certifications([holder.pk], today=earned_on, policy=policy)
+    holds = renewable.exclude(enrolment_id=enrolment_id).exists()
+    attended = _quarters_down(Decimal(mark.attended(session.duration).total_seconds()) / 3600)
+    hours = min(attended, policy.daily_cap - _logged_on(holder, earned_on, besides=existing))
     category = policy.community_category or SeuCategory.objects.filter(is_active=True).first()
     if not holds or hours <= 0 or category is None:
         if existing is not None:

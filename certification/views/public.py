@@ -63,7 +63,7 @@ def verify(request, number: str):
 @require_http_methods(["GET", "POST"])
 def revoke(request, pk: int):
     certification = get_object_or_404(
-        Certification.objects.select_related(*SHOWN_RELATIONS).exclude(state=Certification.State.PENDING), pk=pk
+        Certification.objects.select_related("holder", "course").exclude(state=Certification.State.PENDING), pk=pk
     )
     if certification.state == Certification.State.REVOKED:
         messages.info(request, "This certification is revoked already.")

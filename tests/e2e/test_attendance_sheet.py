@@ -10,12 +10,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, Route, expect
 
 from participants import services
 from participants.models import AttendanceMark
+from tests.e2e.axe import serious_violations
 from tests.factories import (
     PASSWORD,
     CourseFactory,
@@ -238,16 +238,6 @@ def test_a_failed_save_shows_an_error_and_retry_saves_it(
     assert _marks(workshop) == {("Cleo Chen", 2): ("absent", 0)}
 
 
-def _serious_violations(page: Page) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
-        + "; ".join(" ".join(node["target"]) for node in violation["nodes"])
-        for violation in violations
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def test_attendance_sheet_has_no_serious_accessibility_violations(page: Page, live_server, transactional_db, trainer):
     workshop, (day_one, day_two), enrolments = _running_workshop(trainer)
     services.record_mark(
@@ -257,7 +247,7 @@ def test_attendance_sheet_has_no_serious_accessibility_violations(page: Page, li
     _log_in(page, live_server, trainer.email)
     _open_sheet(page, live_server, workshop)
 
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     # The states a cell shows, with their colours: saved, waiting for minutes, refused by the
     # server, not saved for want of a connection (with its Retry button).
@@ -276,4 +266,4 @@ def test_attendance_sheet_has_no_serious_accessibility_violations(page: Page, li
     _attendance(page, "Ana Alvarez", day_two).select_option(label="Present")
     expect(_cell(page, "Ana Alvarez", day_two).get_by_role("button", name="Retry")).to_be_visible()
 
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []

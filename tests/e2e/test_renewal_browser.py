@@ -8,13 +8,13 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from certification.models import Certification
 from certification.services import add_months
 from renewals.models import SeuEntry
+from tests.e2e.axe import serious_violations
 from tests.factories import PASSWORD, SeuEntryFactory, UserFactory, certification_for, seu_category
 
 pytestmark = pytest.mark.e2e
@@ -153,16 +153,6 @@ def test_certificant_logs_seus_pays_and_downloads_the_renewed_certificate(
     assert certification.expires_on == new_expiry
 
 
-def _serious_violations(page: Page) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
-        + "; ".join(" ".join(node["target"]) for node in violation["nodes"])
-        for violation in violations
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def test_renewal_page_has_no_serious_accessibility_violations(page: Page, live_server, transactional_db, trainer):
     holder, _ = _certificant_expiring_in(30, trainer)
     for days_ago, hours in ((9, "8"), (5, "8"), (2, "4")):
@@ -171,7 +161,7 @@ def test_renewal_page_has_no_serious_accessibility_violations(page: Page, live_s
     _open_ledger(page, live_server.url)
     expect(page.get_by_role("button", name="Pay and renew")).to_be_visible()
 
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_an_entry_that_breaks_a_rule_shows_why_in_the_page(page: Page, live_server, transactional_db, trainer):
