@@ -117,7 +117,13 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         # Short queries over large tables: PostgreSQL's JIT compiled plans whose estimates were
         # large for hundreds of milliseconds, far longer than running them (bench/RESULTS.md).
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = "-c jit=off"
+        # A page's queries are the same text on every visit: bound on the server and prepared after
+        # their fifth run on a connection, PostgreSQL plans each once per connection instead of on
+        # every request (bench/findings.md). Off behind a pooler in transaction mode (PgBouncer).
+        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+            options |= {"server_side_binding": True, "prepare_threshold": 5}
 else:
     DATABASES = {
         "default": {
@@ -224,6 +230,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Every signed-in request reads its session: from the cache (Redis) first, the database behind it,
+# so a restart of Redis logs nobody out (bench/findings.md).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     # /healthz is probed over plain HTTP from inside the compose network.

@@ -16,6 +16,17 @@ from tests.factories import PASSWORD, UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A connection closes when its request ends (CONN_MAX_AGE 0). Kept open, a live_server thread
+    holds its own between a browser's keep-alive requests, and one still open when the test session
+    ends stops the test database from being dropped (seen once in CI)."""
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        database["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.STORAGES = {

@@ -281,9 +281,9 @@ def test_review_page_query_count_stays_flat(login, trainer, django_assert_num_qu
         completes(EnrolmentFactory(workshop=workshop), trainer)
     client = login(trainer)
 
-    # session, user, workshop, co-trainers, sessions, enrolments (+understanding, override,
+    # user (session in the cache), workshop (the trainer's own), sessions, enrolments (+understanding, override,
     # certification), marks, open submission (exam results and prerequisites only for such courses)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         assert client.get(f"/trainer/workshops/{workshop.pk}/certification/").status_code == 200
 
 
