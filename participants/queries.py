@@ -108,6 +108,15 @@ class SheetRow:
     enrolment: Enrolment
     cells: list[SheetCell]
     progress: Progress
+    address: str  # the row's own address on the sheet, which its forms and history extend
+
+    @property
+    def understanding_url(self) -> str:
+        return f"{self.address}understanding/"
+
+    @property
+    def history_url(self) -> str:
+        return f"{self.address}history/"
 
 
 def _days(sessions) -> dict[int, str]:
@@ -115,50 +124,68 @@ def _days(sessions) -> dict[int, str]:
     return {s.pk: date_format(s.local_starts_at, "l j F") for s in sessions}
 
 
-def _row(enrolment: Enrolment, sessions, marks: dict[int, AttendanceMark], minimum, now, days) -> SheetRow:
-    # The cell's address is built here, once, rather than twice per cell by {% url %} in the page.
+def _row(enrolment: Enrolment, sessions, marks: dict[int, AttendanceMark], minimum, now, days, sheet_url) -> SheetRow:
+    # Every address on a row extends the sheet's (participants/urls.py): built here by joining strings,
+    # not by a reverse() or {% url %} per cell, which cost a sixth of the page (bench/findings.md).
+    address = f"{sheet_url}{enrolment.pk}/"
     cells = [
-        SheetCell(
-            s,
-            marks.get(s.pk),
-            s.starts_at <= now,
-            save_url=reverse("participants:save_mark", args=[enrolment.workshop_id, enrolment.pk, s.pk]),
-            day=days[s.pk],
-        )
+        SheetCell(s, marks.get(s.pk), s.starts_at <= now, save_url=f"{address}{s.pk}/", day=days[s.pk])
         for s in sessions
     ]
-    return SheetRow(enrolment, cells, progress(sessions, marks, minimum))
+    return SheetRow(enrolment, cells, progress(sessions, marks, minimum), address)
+
+
+SHEET_ENROLMENT_FIELDS = ("workshop_id", "status", "participant__full_name", "understanding__demonstrated",
+                          "understanding__reason")  # fmt: skip
+SHEET_MARK_FIELDS = ("enrolment_id", "session_id", "presence", "late_minutes", "left_early_minutes",
+                     "participated", "note")  # fmt: skip
 
 
 def attendance_sheet(workshop: Workshop, *, now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    sessions = list(workshop.sessions.order_by("starts_at"))
+    sessions = sessions_of(workshop)
+    # Only the columns the sheet shows: building the rest (timestamps, the password hash) took a
+    # third of these two queries' time (bench/findings.md).
     enrolments = list(
         workshop.enrolments.filter(status=Enrolment.Status.ENROLLED)
         .select_related("participant", "understanding")
+        .only(*SHEET_ENROLMENT_FIELDS)
         .order_by("participant__full_name", "pk")
     )
     by_enrolment: dict[int, dict[int, AttendanceMark]] = {e.pk: {} for e in enrolments}
-    for mark in AttendanceMark.objects.filter(enrolment__in=[e.pk for e in enrolments]):
+    for mark in AttendanceMark.objects.filter(enrolment__in=[e.pk for e in enrolments]).only(*SHEET_MARK_FIELDS):
         by_enrolment[mark.enrolment_id][mark.session_id] = mark
     minimum = workshop.course.minimum_contact_time
     days = _days(sessions)
+    sheet_url = reverse("participants:sheet", args=[workshop.pk])
     return {
         "workshop": workshop,
         "sessions": sessions,
         "columns": [SheetColumn(s, s.starts_at <= now) for s in sessions],
-        "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now, days) for e in enrolments],
+        "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now, days, sheet_url) for e in enrolments],
         "needs_reason": workshop.changes_need_a_reason,
     }
 
 
-def sheet_row(enrolment: Enrolment, *, now: datetime | None = None) -> SheetRow:
-    """One row: the answer to a cell save, and what a participant sees of their own attendance."""
-    workshop = enrolment.workshop
+def sessions_of(workshop: Workshop) -> list[WorkshopSession]:
+    """The workshop's sessions in order, each knowing its workshop (the services read it)."""
     sessions = list(workshop.sessions.order_by("starts_at"))
+    for session in sessions:
+        session.workshop = workshop
+    return sessions
+
+
+def sheet_row(
+    enrolment: Enrolment, *, sessions: list[WorkshopSession] | None = None, now: datetime | None = None
+) -> SheetRow:
+    """One row: the answer to a cell save, and what a participant sees of their own attendance.
+    ``sessions``: the workshop's, in order, when the caller has read them already."""
+    workshop = enrolment.workshop
+    sessions = sessions_of(workshop) if sessions is None else sessions
     marks = {m.session_id: m for m in AttendanceMark.objects.filter(enrolment=enrolment)}
     minimum = workshop.course.minimum_contact_time
-    return _row(enrolment, sessions, marks, minimum, now or timezone.now(), _days(sessions))
+    sheet_url = reverse("participants:sheet", args=[workshop.pk])
+    return _row(enrolment, sessions, marks, minimum, now or timezone.now(), _days(sessions), sheet_url)
 
 
 def mark_history(enrolment: Enrolment) -> list[MarkChange]:

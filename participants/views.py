@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -53,14 +54,16 @@ def sheet(request, pk: int):
     return render(request, "participants/sheet.html", queries.attendance_sheet(workshop))
 
 
-def _answer_with_row(request, workshop, enrolment, *, partial: str, session_pk=None, error="", posted=None):
+def _answer_with_row(
+    request, workshop, enrolment, *, partial: str, session_pk=None, error="", posted=None, sessions=None
+):
     """htmx gets the changed region (and the row's progress out of band); a plain form post
     goes back to the sheet with a message."""
     if not request.htmx:
         if error:
             messages.error(request, f"{enrolment.participant}: {error}")
         return redirect("participants:sheet", pk=workshop.pk)
-    row = queries.sheet_row(enrolment)
+    row = queries.sheet_row(enrolment, sessions=sessions)
     cell = next((c for c in row.cells if c.session.pk == session_pk), None)
     if cell is not None and posted is not None:
         cell.posted = posted
@@ -81,8 +84,10 @@ def _answer_with_row(request, workshop, enrolment, *, partial: str, session_pk=N
 @require_POST
 def save_mark(request, pk: int, enrolment_pk: int, session_pk: int):
     workshop, enrolment = _sheet_parts(request, pk, enrolment_pk)
-    session = get_object_or_404(workshop.sessions, pk=session_pk)
-    session.workshop = workshop
+    sessions = queries.sessions_of(workshop)  # read once: the answer's row shows them all
+    session = next((s for s in sessions if s.pk == session_pk), None)
+    if session is None:
+        raise Http404("No session of this workshop has this number.")
     form = MarkForm(request.POST)
     error = ""
     if not form.is_valid():
@@ -99,7 +104,7 @@ def save_mark(request, pk: int, enrolment_pk: int, session_pk: int):
             error = " ".join(problem.messages)
     return _answer_with_row(
         request, workshop, enrolment, partial="cell", session_pk=session.pk, error=error,
-        posted=form.data if error else None,
+        posted=form.data if error else None, sessions=sessions,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
@@ -169,16 +170,35 @@ def test_sheet_urls_are_open_to_the_workshops_trainers_and_administrators(
     assert _written() == written
 
 
-def test_save_mark_of_another_workshops_participant_is_not_found(login, trainer, two_days):
+@pytest.mark.parametrize("stranger", ["participant", "session"])
+def test_save_mark_for_another_workshops_participant_or_session_is_not_found(
+    login, trainer, two_days, enrolment, stranger
+):
     workshop, (monday, _) = two_days
-    stranger = EnrolmentFactory(workshop=WorkshopFactory(lead_trainer=trainer))
+    elsewhere, (their_monday,) = _workshop(7, lead_trainer=trainer)
+    if stranger == "participant":
+        address = f"{EnrolmentFactory(workshop=elsewhere).pk}/{monday.pk}"
+    else:
+        address = f"{enrolment.pk}/{their_monday.pk}"
 
-    response = login(trainer).post(
-        f"/trainer/workshops/{workshop.pk}/sheet/{stranger.pk}/{monday.pk}/", {"presence": "present"}
-    )
+    response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/sheet/{address}/", {"presence": "present"})
 
     assert response.status_code == 404
     assert _written() == (0, 0, 0)
+
+
+def test_sheet_forms_post_to_the_addresses_the_url_configuration_gives(login, trainer, two_days, enrolment):
+    workshop, sessions = two_days
+
+    page = login(trainer).get(reverse("participants:sheet", args=[workshop.pk])).content.decode()
+
+    cells = re.findall(r'<form method="post" class="cell-form"[^>]* action="([^"]+)" hx-post="\1"', page)
+    assert cells == [reverse("participants:save_mark", args=[workshop.pk, enrolment.pk, s.pk]) for s in sessions]
+    understanding = re.findall(
+        r'<form method="post" class="understanding-form"[^>]* action="([^"]+)" hx-post="\1"', page
+    )
+    assert understanding == [reverse("participants:save_understanding", args=[workshop.pk, enrolment.pk])]
+    assert f'href="{reverse("participants:mark_history", args=[workshop.pk, enrolment.pk])}"' in page
 
 
 # --- Saving a cell ----------------------------------------------------------------------------
@@ -442,9 +462,9 @@ def test_sheet_query_count_stays_flat(login, trainer, django_assert_num_queries,
     workshop = _full_sheet(trainer, participants, sessions)
     client = login(trainer)
 
-    # session, user, workshop (course, lead trainer), co-trainers, sessions,
+    # user (session in the cache), workshop (course, lead trainer; the trainer's own), sessions,
     # enrolled rows (participant, understanding), marks
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         response = client.get(f"/trainer/workshops/{workshop.pk}/sheet/")
 
     rows = response.context["rows"]
@@ -460,10 +480,10 @@ def test_save_mark_with_htmx_takes_a_handful_of_queries(login, trainer, django_a
     session = list(workshop.sessions.order_by("starts_at"))[column]
     client = login(trainer)
 
-    # session, user, workshop (course, lead trainer), co-trainers, enrolment (participant), session;
-    # savepoint, the enrolment locked, the mark, insert or update it, insert its change, release;
-    # the row's sessions and marks for the answer
-    with django_assert_num_queries(14):
+    # user (session in the cache), workshop (course, lead trainer; the trainer's own), enrolment (participant),
+    # the sessions (the answer's row shows them all); savepoint, the enrolment locked, the mark,
+    # insert or update it, insert its change, release; the row's marks for the answer
+    with django_assert_num_queries(11):
         response = client.post(
             f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{session.pk}/",
             {"presence": "late", "minutes": "5"},
