@@ -3,11 +3,29 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 
+from . import catalogue
 from .models import Course, Enrolment, Workshop, WorkshopSession
 
 
+class ChangesTheCatalogue:
+    """What the admin site saves or deletes here is in the public catalogue: its kept pages are
+    dropped at once (workshops/catalogue.py), as the services do, rather than within a minute."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        catalogue.changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        catalogue.changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        catalogue.changed()
+
+
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     list_display = ("kind", "title", "minimum_contact_hours", "has_exam", "validity_months", "prerequisite")
 
 
@@ -27,7 +45,7 @@ class EnrolmentInline(admin.TabularInline):
 
 
 @admin.register(Workshop)
-class WorkshopAdmin(admin.ModelAdmin):
+class WorkshopAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     list_display = ("__str__", "course", "lead_trainer", "format", "time_zone", "capacity", "status")
     list_filter = ("status", "format", "course")
     list_select_related = ("course", "lead_trainer")
@@ -38,7 +56,7 @@ class WorkshopAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     list_display = ("participant", "workshop", "status", "created_at")
     list_filter = ("status",)
     list_select_related = ("participant", "workshop__course")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from html import escape
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .models import Course, Workshop, time_zone_names, validate_time_zone
@@ -72,12 +73,13 @@ class PlainSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((str(v), mark_safe(" selected") if str(v) in chosen else "", label) for v, label in self.choices),
+        # The standard library's escape: Django's wraps every call for lazy strings, which cost more
+        # than the escaping for the time-zone menu's six hundred options.
+        options = "".join(
+            f'<option value="{escape(str(v))}"{" selected" if str(v) in chosen else ""}>{escape(str(label))}</option>'
+            for v, label in self.choices
         )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe(options))  # escaped above
 
 
 class CatalogueFilterForm(forms.Form):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from participants.models import User
@@ -53,44 +54,71 @@ def _day(session: WorkshopSession) -> str:
     return f"{session.local_starts_at:%a %-d %b %Y %H:%M}"
 
 
+PAST_PAGE_SIZE = 20
+
+
 @dataclass
-class WorkshopsByTime:
-    upcoming: list[Workshop] = field(default_factory=list)
-    running: list[Workshop] = field(default_factory=list)
-    past: list[Workshop] = field(default_factory=list)
+class TrainerWorkshops:
+    running: list[Workshop]
+    upcoming: list[Workshop]  # soonest first, those without sessions last
+    past: Page  # one page of them, most recent first
 
 
-def _group_by_time(workshops: QuerySet[Workshop], now: datetime) -> WorkshopsByTime:
-    groups = WorkshopsByTime()
-    for workshop in workshops:
-        if workshop.first_starts_at is None or workshop.first_starts_at > now:
-            groups.upcoming.append(workshop)
-        elif workshop.last_ends_at >= now:
-            groups.running.append(workshop)
-        else:
-            groups.past.append(workshop)
-    groups.past.reverse()  # most recent first
-    return groups
-
-
-def workshops_for_trainer(trainer, *, now: datetime | None = None) -> WorkshopsByTime:
-    workshops = (
-        Workshop.objects.filter(Q(lead_trainer=trainer) | Q(pk__in=trainer.co_trained_workshops.values("pk")))
-        .select_related("course", "lead_trainer")
-        .with_figures()
-        .order_by("first_starts_at", "pk")
+def workshops_for_trainer(
+    trainer, *, past_page: str | int | None = 1, per_page: int = PAST_PAGE_SIZE, now: datetime | None = None
+) -> TrainerWorkshops:
+    """The trainer's running and upcoming workshops and one page of their past ones, with their figures.
+    Two queries: when each workshop the trainer teaches runs (a small row each), then the figures of the
+    rows shown only, whatever the number of past workshops. A workshop is past once its last session
+    has ended; one without sessions is upcoming."""
+    now = now or timezone.now()
+    # A union, not an OR: PostgreSQL then finds the trainer's workshops by index, not by reading them all.
+    taught = Workshop.objects.filter(lead_trainer=trainer).values("pk").order_by()
+    taught = taught.union(trainer.co_trained_workshops.values("pk").order_by(), all=True)
+    spans = list(
+        Workshop.objects.filter(pk__in=taught)
+        .annotate(first=Min("sessions__starts_at"), last=Max("sessions__ends_at"))
+        .annotate(is_past=ExpressionWrapper(Q(last__lt=now), output_field=BooleanField()))
+        .values_list("pk", "is_past")  # no timestamps to convert: they are compared and sorted in SQL
+        .order_by("-first", "-pk")
     )
-    return _group_by_time(workshops, now or timezone.now())
+    past = Paginator([pk for pk, is_past in spans if is_past], per_page).get_page(past_page)
+    current = [pk for pk, is_past in spans if not is_past]
+    shown = Workshop.objects.filter(pk__in=current + list(past.object_list))
+    rows = {w.pk: w for w in shown.select_related("course", "lead_trainer").only(*TRAINER_TABLE_FIELDS).with_figures()}
+    past.object_list = [rows[pk] for pk in past.object_list]
+    current_rows = sorted(
+        (rows[pk] for pk in current), key=lambda w: (w.first_starts_at is None, w.first_starts_at or now, w.pk)
+    )
+    return TrainerWorkshops(
+        running=[w for w in current_rows if w.first_starts_at is not None and w.first_starts_at <= now],
+        upcoming=[w for w in current_rows if w.first_starts_at is None or w.first_starts_at > now],
+        past=past,
+    )
 
 
-def catalogue(
+# What the trainer's tables show (templates/workshops/_workshop_table.html).
+TRAINER_TABLE_FIELDS = (
+    "title",
+    "format",
+    "time_zone",
+    "capacity",
+    "status",
+    "course__kind",
+    "course__minimum_contact_hours",
+    "lead_trainer__full_name",
+    "lead_trainer__email",
+)
+
+
+def _open_workshops(
     *, now: datetime | None = None, course: str = "", format: str = "", month: date | None = None
 ) -> QuerySet[Workshop]:
-    """Published workshops that have not started, with their figures and sessions, soonest first."""
+    """Published workshops that have not started, narrowed by the catalogue's filters, with their first start."""
+    first_start = WorkshopSession.objects.filter(workshop=OuterRef("pk")).order_by().values("workshop")
     workshops = (
         Workshop.objects.filter(status=Workshop.Status.PUBLISHED)
-        .select_related("course", "lead_trainer")
-        .with_figures()
+        .annotate(first_starts_at=Subquery(first_start.annotate(first=Min("starts_at")).values("first")))
         .filter(first_starts_at__gt=now or timezone.now())
     )
     if course:
@@ -101,9 +129,39 @@ def catalogue(
         start = datetime(month.year, month.month, 1, tzinfo=UTC)
         end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
         workshops = workshops.filter(first_starts_at__gte=start, first_starts_at__lt=end)
-    return workshops.prefetch_related(
-        Prefetch("sessions", queryset=WorkshopSession.objects.order_by("starts_at"))
-    ).order_by("first_starts_at", "pk")
+    return workshops
+
+
+def catalogue(
+    *, now: datetime | None = None, course: str = "", format: str = "", month: date | None = None
+) -> QuerySet[Workshop]:
+    """Published workshops that have not started, with their figures and sessions, soonest first."""
+    return (
+        _open_workshops(now=now, course=course, format=format, month=month)
+        .select_related("course", "lead_trainer")
+        .with_figures()
+        .prefetch_related(Prefetch("sessions", queryset=WorkshopSession.objects.order_by("starts_at")))
+        .order_by("first_starts_at", "pk")
+    )
+
+
+@dataclass
+class CataloguePage:
+    page: Page
+    # Of every workshop the filters list, not only this page's: when it starts, the list changes.
+    soonest_start: datetime | None
+
+
+def catalogue_page(*, number: str | int | None, per_page: int, now: datetime | None = None, **filters) -> CataloguePage:
+    """One page of ``catalogue()``: how many there are and the soonest start in one query, then the
+    page's workshops and their sessions."""
+    now = now or timezone.now()
+    listed = _open_workshops(now=now, **filters).aggregate(count=Count("pk"), soonest=Min("first_starts_at"))
+    numbering = Paginator(range(listed["count"]), per_page)
+    number = numbering.get_page(number).number
+    start = (number - 1) * per_page
+    workshops = list(catalogue(now=now, **filters)[start : start + per_page])
+    return CataloguePage(Page(workshops, number, numbering), listed["soonest"])
 
 
 def enrolments_of(participant) -> QuerySet[Enrolment]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from participants.models import User
 from participants.services import Attachment, find_or_create_participant, queue_email
 
+from . import catalogue
 from .calendar import ICS_MIMETYPE, calendar_filename, workshop_calendar
 from .models import Enrolment, PreworkDelivery, PreworkItem, Workshop, WorkshopSession
 from .queries import publishing_problems, waitlist_position
@@ -110,6 +111,7 @@ def schedule_session(
     except IntegrityError as error:  # a co-trainer added an overlapping session at the same moment
         raise ValidationError("This session overlaps another session of the same workshop.") from error
     _raise_schedule_version(workshop)
+    catalogue.changed()
     if workshop.status != Workshop.Status.DRAFT and (is_new or moved):
         _notify_schedule_change(workshop)
     return session
@@ -122,6 +124,7 @@ def remove_session(*, session: WorkshopSession, by: User) -> None:
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
     session.delete()
     _raise_schedule_version(workshop)
+    catalogue.changed()
     if workshop.status != Workshop.Status.DRAFT:
         _notify_schedule_change(workshop)
 
@@ -151,6 +154,7 @@ def update_workshop(
     locked.save()
     if co_trainers is not None:
         locked.co_trainers.set([t for t in co_trainers if t.pk != locked.lead_trainer_id])
+    catalogue.changed()
     if locked.capacity > old_capacity:
         offer_free_seats(workshop=locked)
     return locked
@@ -175,6 +179,7 @@ def publish_workshop(*, workshop: Workshop, by: User, now: datetime | None = Non
         raise ValidationError(problems)
     workshop.status = Workshop.Status.PUBLISHED
     workshop.save(update_fields=["status", "updated_at"])
+    catalogue.changed()
     return workshop
 
 
@@ -187,6 +192,7 @@ def cancel_workshop(*, workshop: Workshop, by: User) -> int:
     was_public = workshop.status != Workshop.Status.DRAFT
     workshop.status = Workshop.Status.CANCELLED
     workshop.save(update_fields=["status", "updated_at"])
+    catalogue.changed()
     told = 0
     workshop = _with_sessions(workshop)
     if was_public:
@@ -227,6 +233,8 @@ def advance_workshop_statuses(*, now: datetime | None = None) -> int:
     ended = figures.filter(status=Workshop.Status.RUNNING, last_ends_at__lte=now - COMPLETION_GRACE).values("pk")
     completed = Workshop.objects.filter(pk__in=ended).update(status=Workshop.Status.COMPLETED, updated_at=now)
     running = Workshop.objects.filter(pk__in=started).update(status=Workshop.Status.RUNNING, updated_at=now)
+    if running + completed:
+        catalogue.changed()
     return running + completed
 
 
@@ -262,6 +270,7 @@ def enrol(
         return enrolment
     enrolment = enrolment or Enrolment(workshop=workshop, participant=participant)
     enrolment.cancelled_at = None
+    catalogue.changed()  # seats left
     if _free_seats(workshop) > 0 and not workshop.enrolments.filter(status=Enrolment.Status.WAITLISTED).exists():
         enrolment.status, enrolment.waitlisted_at = Enrolment.Status.ENROLLED, None
         enrolment.save()
@@ -303,6 +312,8 @@ def offer_free_seats(*, workshop: Workshop, now: datetime | None = None) -> list
         .select_related("participant")
         .order_by("waitlisted_at", "pk")[:free]
     )
+    if offered:
+        catalogue.changed()  # seats left
     workshop = _with_sessions(workshop)
     for enrolment in offered:
         enrolment.status = Enrolment.Status.OFFERED
@@ -350,6 +361,7 @@ def cancel_enrolment(*, enrolment: Enrolment, by: User, now: datetime | None = N
     if first is not None and first <= now and not by.is_staff:
         raise ValidationError("The workshop has started; only the training company can change enrolments now.")
     freed_seat = enrolment.holds_seat
+    catalogue.changed()  # seats left
     enrolment.status, enrolment.cancelled_at = Enrolment.Status.CANCELLED, now
     enrolment.offer_expires_at = enrolment.waitlisted_at = None
     enrolment.save()
@@ -374,6 +386,7 @@ def expire_offers(*, now: datetime | None = None, batch: int = 200) -> int:
                     None,
                 )
                 enrolment.save(update_fields=["status", "cancelled_at", "offer_expires_at", "updated_at"])
+                catalogue.changed()  # seats left
                 enrolment.workshop = workshop
                 if workshop.status == Workshop.Status.PUBLISHED:  # a cancelled workshop told them already
                     _notify(enrolment, "offer_expired")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from participants.services import remember_time_zone
 
 from .. import queries, services
 from ..calendar import ICS_MIMETYPE, calendar_filename, workshop_calendar
+from ..catalogue import KeptCatalogue, Regions, cards, kept_catalogue
 from ..forms_public import CatalogueFilterForm, EnrolmentForm, TimeZoneForm, is_time_zone
 from ..models import Enrolment, Workshop, WorkshopSession
 from ..permissions import can_view_workshop
@@ -36,8 +38,8 @@ def visitor_time_zone(request) -> str | None:
     return saved if saved and is_time_zone(saved) else None
 
 
-def _time_zone_context(request, *, back_to: str, shown_zone: str | None = None) -> dict:
-    zone = visitor_time_zone(request)
+def _time_zone_context(request, *, zone: str | None, back_to: str, shown_zone: str | None = None) -> dict:
+    """``zone``: the visitor's (``visitor_time_zone``), or None when unknown."""
     return {
         "visitor_zone": zone,
         # Times are shown twice only when the visitor's zone differs from the workshop's.
@@ -53,21 +55,42 @@ CATALOGUE_PAGE_SIZE = 20
 
 @require_safe
 def catalogue(request):
-    form = CatalogueFilterForm(request.GET)
-    form.is_valid()  # a filter that fails is reported in the page and left out
-    page = Paginator(queries.catalogue(**form.filters()), CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "form": form,
-        "workshops": page.object_list,
-        "page": page,
-        **_time_zone_context(request, back_to=request.get_full_path()),
-    }
+    now = timezone.now()
+    zone = visitor_time_zone(request)
+    kept = kept_catalogue(request.GET, zone, now=now)
+    regions = kept.regions or _catalogue_regions(request, kept, zone=zone, now=now)
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "workshops/catalogue.html#results", context)
+        response = HttpResponse(regions.results)
     else:
+        # The kept regions, and around them what is the visitor's own: the header, the time-zone form.
+        context = {"filters": regions.filters, "results": regions.results}
+        context |= _time_zone_context(request, zone=zone, back_to=request.get_full_path())
         response = render(request, "workshops/catalogue.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _catalogue_regions(request, kept: KeptCatalogue, *, zone: str | None, now) -> Regions:
+    """The filter form and the results, rendered, and kept for the next visitor when the address is
+    one the pages link to: valid filters and an existing page."""
+    form = CatalogueFilterForm(request.GET)
+    valid = form.is_valid()  # a filter that fails is reported in the page and left out
+    shown = queries.catalogue_page(
+        number=request.GET.get("page"), per_page=CATALOGUE_PAGE_SIZE, now=now, **form.filters()
+    )
+    context = {
+        "form": form,
+        "workshops": shown.page.object_list,
+        "cards": cards(shown.page.object_list, zone),
+        "page": shown.page,
+    }
+    regions = Regions(
+        filters=mark_safe(render_to_string("workshops/catalogue.html#filters", context, request).strip()),
+        results=mark_safe(render_to_string("workshops/catalogue.html#results", context, request).strip()),
+    )
+    if valid and request.GET.get("page", str(shown.page.number)) == str(shown.page.number):
+        kept.keep(regions, soonest_start=shown.soonest_start, now=now)
+    return regions
 
 
 def _visible_workshop(user, pk: int) -> Workshop:
@@ -103,6 +126,7 @@ def _detail_context(request, workshop: Workshop, form: EnrolmentForm | None = No
         "form": form or EnrolmentForm(user=request.user),
         **_time_zone_context(
             request,
+            zone=visitor_time_zone(request),
             back_to=reverse("workshops:public_detail", args=[workshop.pk]),
             shown_zone=workshop.time_zone,
         ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,14 +14,11 @@ from ..forms import PreworkItemForm, SessionForm, WorkshopForm
 from ..models import Workshop
 from ..permissions import get_managed_workshop
 
-PAST_PAGE_SIZE = 20
-
 
 @trainer_required
 def trainer_home(request):
-    groups = queries.workshops_for_trainer(request.user)
-    past = Paginator(groups.past, PAST_PAGE_SIZE).get_page(request.GET.get("past"))
-    return render(request, "workshops/trainer_home.html", {"groups": groups, "past": past})
+    groups = queries.workshops_for_trainer(request.user, past_page=request.GET.get("past"))
+    return render(request, "workshops/trainer_home.html", {"groups": groups, "past": groups.past})
 
 
 @administrator_required
