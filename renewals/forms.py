@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django import forms
 from django.core.validators import FileExtensionValidator
+from django.forms.models import ModelChoiceIterator
 
 from . import payments
 from .models import SeuCategory, SeuEntry, seus
@@ -13,9 +14,25 @@ EVIDENCE_TYPES = ["pdf", "png", "jpg", "jpeg", "txt"]
 EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 
 
+class ChoicesReadOnce(ModelChoiceIterator):
+    """The select widget goes through its choices twice when drawn (the options, and whether the first
+    is empty); Django's iterator reads the queryset each time, through a server-side cursor. This one
+    reads it once, as a plain query, and keeps the rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:  # the queryset keeps its rows for the next pass
+            yield self.choice(obj)
+
+
+class CategoryField(forms.ModelChoiceField):
+    iterator = ChoicesReadOnce
+
+
 class SeuEntryForm(forms.Form):
     earned_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    category = forms.ModelChoiceField(queryset=SeuCategory.objects.none(), empty_label=None)
+    category = CategoryField(queryset=SeuCategory.objects.none(), empty_label=None)
     hours = forms.DecimalField(
         label="SEUs (hours)",
         max_digits=4,

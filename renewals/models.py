@@ -5,11 +5,13 @@ count, the grace period, the reminder days) is a row an administrator edits, nev
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
@@ -102,9 +104,25 @@ class RenewalPolicy(models.Model):
     def __str__(self) -> str:
         return "Renewal policy"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _forget_policy()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _forget_policy()
+        return deleted
+
     @classmethod
     def current(cls) -> RenewalPolicy:
+        """The policy, from the cache: nearly every renewal page and job reads it, and it changes only
+        when an administrator saves it (``save()`` drops the cached copy)."""
+        fields = [field.attname for field in cls._meta.concrete_fields]
+        values = cache.get(_policy_cache_key())
+        if values is not None:
+            return cls.from_db(router.db_for_read(cls), fields, values)
         policy, _ = cls.objects.get_or_create(pk=1)
+        cache.set(_policy_cache_key(), [getattr(policy, name) for name in fields], POLICY_CACHE_SECONDS)
         return policy
 
     @property
@@ -112,6 +130,26 @@ class RenewalPolicy(models.Model):
         """Days before expiry, largest first; a day after expiry is -1."""
         days = sorted({int(part) for part in self.reminder_days.split(",") if part.strip().isdigit()}, reverse=True)
         return days + ([-1] if self.remind_after_expiry else [])
+
+
+# Every save drops the cached copy, so this only bounds how long a change can go unseen when made
+# outside ``save()`` (``QuerySet.update()``, SQL) or raced by a reader that read the old row just
+# before the commit and stored it just after.
+POLICY_CACHE_SECONDS = 300
+
+
+def _policy_cache_key() -> str:
+    # The columns are part of the key: a copy cached by code before a change of the model (another
+    # deployment) is never read as a row of this one.
+    return "renewals:policy:" + ",".join(field.attname for field in RenewalPolicy._meta.concrete_fields)
+
+
+def _forget_policy() -> None:
+    key = _policy_cache_key()
+    cache.delete(key)
+    # Again once the change is committed: a request that read the old row in the meantime may have
+    # stored it again.
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 class Renewal(models.Model):
@@ -157,9 +195,15 @@ class RenewedCertification(models.Model):
         return f"{self.certification_id}: {self.previous_expiry} → {self.new_expiry}"
 
 
+def counting_towards(window_starts_on: date, today: date) -> Q:
+    """An entry counts towards the next renewal when no renewal used it yet and it was earned from
+    the start of the SEU window until today (``SeuEntry.counts_towards`` for a loaded entry)."""
+    return Q(renewal__isnull=True, earned_on__gte=window_starts_on, earned_on__lte=today)
+
+
 class SeuEntryQuerySet(models.QuerySet):
-    def unused(self) -> SeuEntryQuerySet:
-        return self.filter(renewal__isnull=True)
+    def counting_towards(self, window_starts_on: date, today: date) -> SeuEntryQuerySet:
+        return self.filter(counting_towards(window_starts_on, today))
 
 
 class SeuEntry(models.Model):
@@ -226,6 +270,10 @@ class SeuEntry(models.Model):
     @property
     def is_credited(self) -> bool:
         return self.source_session_id is not None
+
+    def counts_towards(self, window_starts_on: date | None, today: date) -> bool:
+        """``counting_towards`` for this entry; nothing counts without a window (nothing to renew)."""
+        return self.renewal_id is None and window_starts_on is not None and window_starts_on <= self.earned_on <= today
 
 
 class Payment(models.Model):

@@ -7,13 +7,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import add_months
 
-from .models import Renewal, RenewalPolicy, SeuEntry, seus
+from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, seus
 
 ZERO = Decimal("0")
 
@@ -76,9 +78,19 @@ class RenewalQuote:
         return f"renewal:{self.holder_id}:{periods}"
 
 
-def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy):
+# What a quote reads of its certifications, and the pages that list them: enough for pages showing
+# many holders' quotes (the dashboard, its export), which would otherwise spend most of their time
+# building whole rows. A renewal reads whole rows, to extend and save them.
+QUOTED_FIELDS = (
+    *("holder_id", "state", "expires_on", "certificant_number", "course__kind", "course__renewal_level_id"),
+    *("course__renewal_level__rank", "course__renewal_level__seus_required"),
+    *("course__renewal_level__fee", "course__renewal_level__currency"),
+)
+
+
+def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy, quoted_fields_only: bool = False):
     """Active certifications of courses that renew, not expired beyond the grace period."""
-    return (
+    certifications = (
         Certification.objects.filter(
             holder_id__in=holder_ids,
             state=Certification.State.ACTIVE,
@@ -88,69 +100,138 @@ def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy):
         .select_related("course__renewal_level")
         .order_by("expires_on", "pk")
     )
+    return certifications.only(*QUOTED_FIELDS) if quoted_fields_only else certifications
+
+
+def is_renewable(certification: Certification, *, today: date, policy: RenewalPolicy) -> bool:
+    """``renewable_certifications``' rule for one certification already loaded with its course."""
+    return (
+        certification.state == Certification.State.ACTIVE
+        and certification.course.renewal_level_id is not None
+        and certification.expires_on >= today - timedelta(days=policy.grace_days)
+    )
+
+
+def _new_quote(holder_id: int, *, today: date, policy: RenewalPolicy) -> RenewalQuote:
+    return RenewalQuote(holder_id=holder_id, today=today, grace_days=policy.grace_days, daily_cap=policy.daily_cap)
+
+
+def _price(quote: RenewalQuote, policy: RenewalPolicy) -> None:
+    """The SEUs required, the fee and the start of the SEU window, from the certifications covered."""
+    if not quote.certifications:
+        return
+    levels = [c.course.renewal_level for c in quote.certifications]
+    highest = max(levels, key=lambda level: level.rank)
+    others = list(levels)
+    others.remove(highest)
+    quote.seus_required = highest.seus_required + sum((level.seus_required / 2 for level in others), ZERO)
+    quote.fee, quote.currency = highest.fee, highest.currency
+    quote.window_starts_on = min(add_months(c.expires_on, -policy.seu_window_months) for c in quote.certifications)
+
+
+def _priced_quotes(
+    holder_ids, *, today: date, policy: RenewalPolicy, quoted_fields_only: bool = False
+) -> dict[int, RenewalQuote]:
+    """Each holder's quote without the SEUs earned, in one query."""
+    quotes = {}
+    if not isinstance(holder_ids, QuerySet):
+        quotes = {pk: _new_quote(pk, today=today, policy=policy) for pk in holder_ids}
+    renewable = renewable_certifications(holder_ids, today=today, policy=policy, quoted_fields_only=quoted_fields_only)
+    for certification in renewable:
+        if certification.holder_id not in quotes:
+            quotes[certification.holder_id] = _new_quote(certification.holder_id, today=today, policy=policy)
+        quotes[certification.holder_id].certifications.append(certification)
+    for quote in quotes.values():
+        _price(quote, policy)
+    return quotes
+
+
+def _count_seus_earned(quotes: dict[int, RenewalQuote], holder_ids, *, today: date) -> None:
+    """Adds up each quote's unused SEU entries inside its window, in one query."""
+    starts_by = {pk: q.window_starts_on for pk, q in quotes.items() if q.window_starts_on is not None}
+    if not starts_by:
+        return
+    entries = (
+        SeuEntry.objects.filter(holder_id__in=holder_ids if isinstance(holder_ids, QuerySet) else list(starts_by))
+        .counting_towards(min(starts_by.values()), today)  # from the earliest window: each holder's below
+        .values_list("holder_id", "earned_on", "hours")
+        .order_by()  # added up: any order
+    )
+    for holder_id, earned_on, hours in entries:
+        if holder_id in starts_by and earned_on >= starts_by[holder_id]:
+            quotes[holder_id].seus_earned += hours
 
 
 def quotes_for(
-    holder_ids, *, today: date | None = None, policy: RenewalPolicy | None = None
+    holder_ids, *, today: date | None = None, policy: RenewalPolicy | None = None, quoted_fields_only: bool = False
 ) -> dict[int, RenewalQuote]:
     """The quote of each holder, in two queries whatever their number. ``holder_ids`` is a list, or
     a ``values("holder_id")`` queryset to let the database pick the holders (then only holders with a
-    renewable certification get a quote)."""
+    renewable certification get a quote). ``quoted_fields_only``: the certifications have only the
+    ``QUOTED_FIELDS``, for pages that show the quotes (renewing needs whole rows)."""
     today = today or timezone.localdate()
     policy = policy or RenewalPolicy.current()
     if not isinstance(holder_ids, QuerySet):
         holder_ids = list(holder_ids)
-
-    def new_quote(pk: int) -> RenewalQuote:
-        return RenewalQuote(holder_id=pk, today=today, grace_days=policy.grace_days, daily_cap=policy.daily_cap)
-
-    quotes = {} if isinstance(holder_ids, QuerySet) else {pk: new_quote(pk) for pk in holder_ids}
-    for certification in renewable_certifications(holder_ids, today=today, policy=policy):
-        if certification.holder_id not in quotes:
-            quotes[certification.holder_id] = new_quote(certification.holder_id)
-        quotes[certification.holder_id].certifications.append(certification)
-    starts_by: dict[int, date] = {}
-    for quote in quotes.values():
-        if not quote.certifications:
-            continue
-        levels = [c.course.renewal_level for c in quote.certifications]
-        highest = max(levels, key=lambda level: level.rank)
-        others = list(levels)
-        others.remove(highest)
-        quote.seus_required = highest.seus_required + sum((level.seus_required / 2 for level in others), ZERO)
-        quote.fee, quote.currency = highest.fee, highest.currency
-        quote.window_starts_on = min(add_months(c.expires_on, -policy.seu_window_months) for c in quote.certifications)
-        starts_by[quote.holder_id] = quote.window_starts_on
-    if starts_by:
-        entries = (
-            SeuEntry.objects.unused()
-            .filter(holder_id__in=holder_ids if isinstance(holder_ids, QuerySet) else list(starts_by))
-            .filter(earned_on__gte=min(starts_by.values()), earned_on__lte=today)
-            .values_list("holder_id", "earned_on", "hours")
-        )
-        for holder_id, earned_on, hours in entries:
-            quote = quotes.get(holder_id)
-            if holder_id in starts_by and earned_on >= quote.window_starts_on:
-                quote.seus_earned += hours
+    quotes = _priced_quotes(holder_ids, today=today, policy=policy, quoted_fields_only=quoted_fields_only)
+    _count_seus_earned(quotes, holder_ids, today=today)
     return quotes
 
 
-def quote(holder, *, today: date | None = None, policy: RenewalPolicy | None = None) -> RenewalQuote:
-    return quotes_for([holder.pk], today=today, policy=policy)[holder.pk]
-
-
-def ledger(holder, *, today: date | None = None) -> tuple[RenewalQuote, list[SeuEntry]]:
-    """The holder's quote and every entry, newest first, each marked whether it ``counts`` towards
-    this renewal (unused and inside the period): three queries for the quote, one for the entries."""
+def quote(
+    holder,
+    *,
+    today: date | None = None,
+    policy: RenewalPolicy | None = None,
+    certifications: list[Certification] | None = None,
+) -> RenewalQuote:
+    """The holder's quote. ``certifications``: all of the holder's certifications, already loaded with
+    ``course__renewal_level`` (as ``certification.queries.certifications_of`` does); the renewable ones
+    are picked from them instead of read again, and the SEUs take one query."""
+    if certifications is None:
+        return quotes_for([holder.pk], today=today, policy=policy)[holder.pk]
     today = today or timezone.localdate()
-    holder_quote = quote(holder, today=today)
-    entries = list(
-        SeuEntry.objects.filter(holder=holder).select_related("category", "renewal", "source_session__workshop__course")
+    policy = policy or RenewalPolicy.current()
+    holder_quote = _new_quote(holder.pk, today=today, policy=policy)
+    holder_quote.certifications = sorted(
+        (c for c in certifications if is_renewable(c, today=today, policy=policy)), key=lambda c: (c.expires_on, c.pk)
     )
+    _price(holder_quote, policy)
+    _count_seus_earned({holder.pk: holder_quote}, [holder.pk], today=today)
+    return holder_quote
+
+
+CENT = Decimal("0.01")
+
+
+def ledger(holder, *, today: date | None = None, page_number=None, per_page: int = 50) -> tuple[RenewalQuote, Page]:
+    """The holder's quote and a page of their entries, newest first, each marked whether it
+    ``counts`` towards this renewal (unused and inside the period). Three queries however many entries
+    the holder has: the renewable certifications; the entries' number with the SEUs that count, added
+    up by the database; the page."""
+    today = today or timezone.localdate()
+    policy = RenewalPolicy.current()
+    holder_quote = _priced_quotes([holder.pk], today=today, policy=policy)[holder.pk]
     starts = holder_quote.window_starts_on
-    for entry in entries:
-        entry.counts = entry.renewal_id is None and starts is not None and starts <= entry.earned_on <= today
-    return holder_quote, entries
+    entries = SeuEntry.objects.filter(holder=holder)
+    figures = {"count": Count("pk")}
+    if starts is not None:
+        figures["earned"] = Sum("hours", filter=counting_towards(starts, today))
+    figures = entries.aggregate(**figures)
+    if figures.get("earned") is not None:
+        # SQLite adds up decimals as floats; PostgreSQL's sum has the column's two places already.
+        holder_quote.seus_earned = figures["earned"].quantize(CENT)
+    shown = entries.select_related("category", "renewal").only(  # the columns the page shows
+        *("earned_on", "title", "description", "hours", "evidence_url", "evidence_file"),
+        *("source_session_id", "renewal_id", "category__name", "renewal__renewed_on"),
+    )
+    paginator = Paginator(shown, per_page)
+    paginator.count = figures["count"]  # counted above: no second COUNT query
+    page = paginator.get_page(page_number)
+    page.object_list = list(page.object_list) if paginator.count else []
+    for entry in page.object_list:
+        entry.counts = entry.counts_towards(starts, today)
+    return holder_quote, page
 
 
 def renewals_of(holder) -> list[Renewal]:
@@ -166,17 +247,19 @@ SUMMARY_BATCH = 2000
 
 
 def expiring_certifications(*, today: date, days: int):
-    """Certifications of renewing courses expiring in the next ``days`` days, soonest first."""
+    """Certifications of renewing courses expiring in the next ``days`` days, soonest first, with the
+    columns the dashboard and its export show."""
     return (
         Certification.objects.expiring_between(today, today + timedelta(days=days))
         .filter(course__renewal_level__isnull=False)
         .select_related("holder", "course")
+        .only(*("holder__full_name", "holder__email", "course__kind", "certificant_number", "expires_on"))
         .order_by("expires_on", "pk")
     )
 
 
 def with_quotes(certifications: list[Certification], *, today: date) -> list[tuple[Certification, RenewalQuote]]:
-    quotes = quotes_for({c.holder_id for c in certifications}, today=today)
+    quotes = quotes_for({c.holder_id for c in certifications}, today=today, quoted_fields_only=True)
     return [(c, quotes[c.holder_id]) for c in certifications]
 
 
@@ -207,7 +290,17 @@ def _in_batches(certifications, size: int):
 
 def expiry_summary(*, today: date) -> list[ExpiryWindow]:
     """For 30, 60 and 90 days ahead: how many certifications expire, and how many of their holders
-    have logged enough SEUs to renew. Four queries, however many certifications expire."""
+    have logged enough SEUs to renew. On PostgreSQL the database counts (one query); elsewhere (the
+    embedded SQLite default) Python does, from the holders' quotes."""
+    if connection.vendor == "postgresql":
+        return _expiry_summary_in_sql(today=today)
+    return _expiry_summary_in_python(today=today)
+
+
+def _expiry_summary_in_python(*, today: date) -> list[ExpiryWindow]:
+    """The rules of ``quotes_for`` applied to every holder due: four queries, however many
+    certifications expire, but tens of thousands of quotes built in Python at a certification body's
+    scale (1.4 s for 19,549)."""
     windows = [ExpiryWindow(days=days) for days in DASHBOARD_WINDOWS]
     due = expiring_certifications(today=today, days=max(DASHBOARD_WINDOWS))
     quotes = quotes_for(due.values("holder_id"), today=today)
@@ -219,6 +312,65 @@ def expiry_summary(*, today: date) -> list[ExpiryWindow]:
                 window.expiring += 1
                 window.ready += met
     return windows
+
+
+def _expiry_summary_in_sql(*, today: date) -> list[ExpiryWindow]:
+    """``_expiry_summary_in_python`` as one PostgreSQL query (0.3 s for 19,549 due). The same rules
+    as ``quotes_for``: the covered certifications are the holder's active ones of renewing courses
+    not expired beyond the grace period; they need the highest level's SEUs plus half of each other
+    one's (that is half their sum plus half the highest); SEUs count when unused and earned from the
+    first covered expiry less the SEU window (months, clamped to the month's end as ``add_months``)
+    until today. A test compares the two."""
+    policy = RenewalPolicy.current()
+    tables = {
+        "certification": Certification._meta.db_table,
+        "course": Certification._meta.get_field("course").related_model._meta.db_table,
+        "level": RenewalLevel._meta.db_table,
+        "entry": SeuEntry._meta.db_table,
+    }
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE d.expires_on - %(today)s <= {int(days)}), "
+        f"count(*) FILTER (WHERE d.expires_on - %(today)s <= {int(days)} AND ready)"
+        for days in DASHBOARD_WINDOWS
+    )
+    # Only the models' table names and the windows (integers) are formatted in; values are parameters.
+    sql = f"""
+        WITH due AS (
+          SELECT c.holder_id, c.expires_on FROM {tables["certification"]} c
+          JOIN {tables["course"]} co ON co.id = c.course_id
+          WHERE c.state = %(active)s AND c.expires_on BETWEEN %(today)s AND %(last)s
+            AND co.renewal_level_id IS NOT NULL
+        ), renewable AS (
+          SELECT c.holder_id, min(c.expires_on) AS first_expiry,
+                 sum(l.seus_required) / 2 + max(l.seus_required) / 2 AS required
+          FROM {tables["certification"]} c
+          JOIN {tables["course"]} co ON co.id = c.course_id
+          JOIN {tables["level"]} l ON l.id = co.renewal_level_id
+          WHERE c.holder_id IN (SELECT holder_id FROM due) AND c.state = %(active)s
+            AND c.expires_on >= %(renewable_from)s
+          GROUP BY c.holder_id
+        ), ready AS (
+          SELECT r.holder_id, coalesce(sum(e.hours), 0) >= r.required AS ready FROM renewable r
+          LEFT JOIN {tables["entry"]} e ON e.holder_id = r.holder_id AND e.renewal_id IS NULL
+            AND e.earned_on >= (r.first_expiry - make_interval(months => %(window)s))::date
+            AND e.earned_on <= %(today)s
+          GROUP BY r.holder_id, r.required
+        )
+        SELECT {counts} FROM due d JOIN ready USING (holder_id)
+    """
+    parameters = {
+        "active": Certification.State.ACTIVE.value,
+        "today": today,
+        "last": today + timedelta(days=max(DASHBOARD_WINDOWS)),
+        "renewable_from": today - timedelta(days=policy.grace_days),
+        "window": policy.seu_window_months,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+    return [
+        ExpiryWindow(days=days, expiring=row[2 * n], ready=row[2 * n + 1]) for n, days in enumerate(DASHBOARD_WINDOWS)
+    ]
 
 
 SUMMARY_SECONDS = 600
@@ -241,7 +393,7 @@ def expiring_rows(*, today: date, days: int):
            "SEUs logged", "SEUs required", "Enough SEUs", "Fee", "Currency"]  # fmt: skip
     policy = RenewalPolicy.current()
     for batch in _in_batches(expiring_certifications(today=today, days=days), SUMMARY_BATCH):
-        quotes = quotes_for({c.holder_id for c in batch}, today=today, policy=policy)
+        quotes = quotes_for({c.holder_id for c in batch}, today=today, policy=policy, quoted_fields_only=True)
         for c in batch:
             q = quotes[c.holder_id]
             yield [c.certificant_number, c.holder.full_name, c.holder.email, c.course.kind,

@@ -268,9 +268,7 @@ def renew(
         RenewedCertification.objects.create(
             renewal=renewal, certification=certification, previous_expiry=previous, new_expiry=certification.expires_on
         )
-    SeuEntry.objects.unused().filter(
-        holder=holder, earned_on__gte=current.window_starts_on, earned_on__lte=today
-    ).update(renewal=renewal)
+    SeuEntry.objects.filter(holder=holder).counting_towards(current.window_starts_on, today).update(renewal=renewal)
     _after_renewal(renewal=renewal, certifications=current.certifications)
     return renewal
 

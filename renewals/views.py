@@ -24,8 +24,7 @@ ENTRIES_PER_PAGE = 50
 
 
 def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None, page_number=None) -> dict:
-    quote, entries = queries.ledger(holder, today=today)
-    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(page_number)
+    quote, page = queries.ledger(holder, today=today, page_number=page_number, per_page=ENTRIES_PER_PAGE)
     return {
         "holder": holder,
         "quote": quote,

@@ -88,7 +88,7 @@ def my_certifications(request):
         {
             "certifications": certifications,
             "link_days": services.ACTIVATION_LINK_DAYS,
-            "renewal": renewal_quote(request.user),
+            "renewal": renewal_quote(request.user, certifications=certifications),
         },
     )
 

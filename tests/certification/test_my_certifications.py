@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from certification import services
 from certification.models import Certification
+from renewals.models import RenewalPolicy
 from tests.factories import CertificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,10 +195,11 @@ def test_my_certifications_query_count_is_flat(client, participant, django_asser
         # One workshop without a title, whose name comes from the course: no query for it either.
         certification_in(STATES[number % len(STATES)], participant, title="" if number == 0 else f"Workshop {number}")
     client.force_login(participant)
+    RenewalPolicy.current()  # read once, then from the cache
 
-    # the session, the user, the certifications with their course, workshop and trainer; for the
-    # renewal: the policy, the renewable certifications with their level, the SEU entries
-    with django_assert_num_queries(6):
+    # the user (session in the cache), the certifications with their course and its renewal level, workshop
+    # and trainer; for the renewal (its certifications picked from those): the SEU entries
+    with django_assert_num_queries(3):
         response = client.get("/me/certifications/")
 
     assert len(response.context["certifications"]) == count

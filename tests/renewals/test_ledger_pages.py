@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import activate, add_months
-from renewals.models import Payment, Renewal, RenewedCertification, SeuEntry
+from renewals.models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuEntry
 from tests.factories import (
     CertificationFactory,
     CourseFactory,
@@ -695,12 +695,13 @@ def test_ledger_query_count_is_flat(client, login, participant, trainer, django_
             evidence_url="https://example.org/webinar" if number % 5 == 0 else "",
         )
     login(participant)
+    RenewalPolicy.current()  # read once, then from the cache
 
-    # the session, the user; the entries with their category and renewal; the policy, the renewable
-    # certifications with their level, the unused entries of the period (the quote); the past
-    # renewals with their payment, their items, the items' certifications and courses; the form's
-    # categories, twice
-    with django_assert_num_queries(12):
+    # the user (session in the cache); the renewable certifications with their level; the number of entries
+    # with the SEUs that count, added up; the page of entries with their category and renewal; the
+    # past renewals with their payment, their items, the items' certifications and courses; the
+    # form's categories
+    with django_assert_num_queries(9):
         response = client.get(LEDGER)
 
     assert response.status_code == 200
