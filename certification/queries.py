@@ -177,7 +177,8 @@ def certifications_of(holder, *, today: date | None = None) -> list[Certificatio
     today = today or timezone.localdate()
     certifications = list(
         Certification.objects.filter(holder=holder)
-        .select_related("course", "enrolment__workshop__lead_trainer")
+        # The course's renewal level: the renewal quote picks its certifications from these.
+        .select_related("course__renewal_level", "enrolment__workshop__lead_trainer")
         .order_by("-issued_on", "-created_at")
     )
     for certification in certifications:
@@ -187,12 +188,23 @@ def certifications_of(holder, *, today: date | None = None) -> list[Certificatio
 
 
 def verification(number: str) -> Certification | None:
-    return (
-        Certification.objects.select_related("holder", "course")
-        .exclude(state=Certification.State.PENDING)
-        .filter(certificant_number=number)
-        .first()
-    )
+    """The certification the public page states, by its (unique) number: only the columns it shows,
+    read without an ORDER BY, since anyone may ask for any number at any rate."""
+    try:
+        return (
+            Certification.objects.select_related("holder", "course")
+            .only(*VERIFIED_FIELDS)
+            .exclude(state=Certification.State.PENDING)
+            .get(certificant_number=number)
+        )
+    except Certification.DoesNotExist:
+        return None
+
+
+VERIFIED_FIELDS = (
+    "certificant_number", "state", "issued_on", "expires_on", "revoked_at",
+    "holder__full_name", "course__title", "course__kind",
+)  # fmt: skip
 
 
 def open_submission(workshop: Workshop):

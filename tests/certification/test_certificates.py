@@ -148,6 +148,21 @@ def test_certificate_download_by_the_holder_is_an_inline_pdf(active, participant
     assert content[:5] == b"%PDF-"
 
 
+def test_certificate_download_once_stored_reads_one_row_and_takes_no_lock(
+    active, participant, login, django_assert_num_queries
+):
+    client = login(participant)
+    b"".join(client.get(download_url(active)).streaming_content)  # drawn and stored
+
+    # user (session in the cache), the certification with what it shows: no lock, no deferred column read later
+    with django_assert_num_queries(2) as captured:
+        response = client.get(download_url(active))
+        content = b"".join(response.streaming_content)
+
+    assert content[:5] == b"%PDF-"
+    assert not any("FOR UPDATE" in query["sql"] for query in captured.captured_queries)
+
+
 def test_certificate_download_by_an_administrator_is_allowed(active, administrator, login):
     response = login(administrator).get(download_url(active))
 

@@ -169,3 +169,19 @@ def test_revoke_of_a_pending_certification_is_not_found(participant, trainer, ad
     response = login(administrator).get(revoke_url(pending))
 
     assert response.status_code == 404
+
+
+def test_verification_reads_one_row_whatever_the_certification(
+    participant, trainer, administrator, client, django_assert_num_queries
+):
+    today = timezone.localdate()
+    active, revoked = (certification_for(participant, trainer, activated_on=today) for _ in range(2))
+    services.revoke(certification=revoked, by=administrator, reason="Issued by mistake")
+    expired = certification_for(participant, trainer, activated_on=today - timedelta(days=800))
+
+    verdicts = []
+    for certification in (active, expired, revoked):
+        with django_assert_num_queries(1):  # every column the page shows is in that one row's read
+            verdicts.append(verdict(client.get(verify_url(certification))))
+
+    assert verdicts == ["Valid", "Expired", "Revoked"]
