@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import time
 
@@ -103,33 +104,40 @@ def main(argv: list[str] | None = None) -> int:
     if role != "anonymous":
         client.force_login(facts.users[role])
 
-    def once():
+    def once() -> tuple[str, int]:
+        """One request: its address and the bytes of its response."""
         method, path, data, headers = _request(options.page, targets, facts)
         call = client.post if method == "POST" else client.get
         response = call(path, data or {}, secure=True, **headers)
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}")
         if response.streaming:
-            for _ in response.streaming_content:
-                pass
-        return path
+            return path, sum(len(chunk) for chunk in response.streaming_content)
+        return path, len(response.content)
 
     once()  # warm-up: imports, template cache, connection
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()
-        path = once()
+        path, size = once()
         single = time.perf_counter() - started
     queries = list(captured.captured_queries)  # read from the connection's log, which later requests clear
+    timings = []
+    for _ in range(options.requests):  # one request is noisy: the median of as many as are profiled
+        started = time.perf_counter()
+        once()
+        timings.append(time.perf_counter() - started)
+    single = statistics.median(timings)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
     for _ in range(options.requests):
         once()
     profiler.disable()
+    profiler.dump_stats(DATA_DIR / f"profile-{options.page}.prof")  # for pstats' callers and callees
     each = (time.perf_counter() - started) / options.requests
     out = io.StringIO()
-    out.write(f"{options.page}: {path}\n{single * 1000:.1f} ms unprofiled, {each * 1000:.1f} ms profiled, ")
-    out.write(f"{len(queries)} queries taking {sum(float(q['time']) for q in queries):.3f} s:\n")
+    out.write(f"{options.page}: {path}\n{single * 1000:.1f} ms unprofiled (median), {each * 1000:.1f} ms profiled, ")
+    out.write(f"{size / 1024:.1f} KiB, {len(queries)} queries taking {sum(float(q['time']) for q in queries):.3f} s:\n")
     for query in queries:
         out.write(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:300]}\n")
     if options.explain and queries:
