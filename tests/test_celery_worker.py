@@ -34,7 +34,8 @@ def _test_database_url() -> str:
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     port = f":{db['PORT']}" if db["PORT"] else ""
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}{port}/{db['NAME']}"
+    # named, so that a session it leaves behind shows as its own (tests/conftest.py django_db_setup)
+    return f"postgres://{db['USER']}{password}@{db['HOST']}{port}/{db['NAME']}?application_name=cspo-test-celery-worker"
 
 
 def _forget_routes() -> None:
