@@ -11,8 +11,9 @@ cache. A kept entry answers while all three hold:
 3. it is at most ``MAX_AGE`` old, for the changes made outside the services (the admin site's edits of
    a user, such as a trainer's name).
 
-The cache is a speed-up, never a condition: when it cannot be reached, the catalogue is rendered from
-the database and the services' writes go on (a kept page then lasts at most ``MAX_AGE``).
+The cache is a speed-up, never a condition: when it cannot be reached (``cspo.cache`` then answers as
+if it were empty), the catalogue is rendered from the database and the services' writes go on; a page
+kept before then lasts at most ``MAX_AGE``.
 
 Nothing that belongs to one person is kept: the header and the time-zone form, with its CSRF token, are
 rendered for each request around the kept regions.
@@ -21,7 +22,6 @@ rendered for each request around the kept regions.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -33,8 +33,6 @@ from django.http import QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Workshop
-
-logger = logging.getLogger(__name__)
 
 VERSION_KEY = "workshops:catalogue:version"
 REGIONS_KEY = "workshops:catalogue:regions:"
@@ -86,12 +84,7 @@ def changed() -> None:
 
 
 def _draw_version() -> None:
-    try:
-        cache.set(VERSION_KEY, uuid4().hex, timeout=None)  # never a number counted again from 1
-    except Exception:  # the cache is a speed-up: no enrolment fails because it is down
-        logger.warning(
-            "The catalogue's version could not be changed; kept pages expire within %s", MAX_AGE, exc_info=True
-        )
+    cache.set(VERSION_KEY, uuid4().hex, timeout=None)  # never a number counted again from 1
 
 
 @dataclass(frozen=True)
@@ -118,24 +111,19 @@ class KeptCatalogue:
         if seconds < 1:
             return
         value = {"version": self.version, "until": until, "filters": regions.filters, "results": regions.results}
-        try:
-            cache.set(self.key, value, timeout=seconds)
-        except Exception:  # not kept this time; the page was answered all the same
-            logger.warning("A catalogue page could not be kept in the cache", exc_info=True)
+        cache.set(self.key, value, timeout=seconds)
 
 
 def kept_catalogue(query: QueryDict, visitor_zone: str | None, *, now: datetime) -> KeptCatalogue:
     """The version and the kept regions, in one round trip to the cache. Read before the database, so
     that regions rendered from rows older than a change are never kept under the version after it."""
     key = _regions_key(query, visitor_zone)
-    try:
-        found = cache.get_many([VERSION_KEY, key] if key else [VERSION_KEY])
-        version = found.get(VERSION_KEY)
-        if version is None:
-            cache.add(VERSION_KEY, uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
-    except Exception:  # without the cache the catalogue is read from the database
-        logger.warning("The catalogue cache could not be read; rendering from the database", exc_info=True)
+    found = cache.get_many([VERSION_KEY, key] if key else [VERSION_KEY])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, uuid4().hex, timeout=None)
+        version = cache.get(VERSION_KEY)
+    if version is None:  # the cache is away (cspo/cache.py): the catalogue is read from the database
         return KeptCatalogue(key=None, version="")
     kept = KeptCatalogue(key=key, version=version)
     entry = found.get(key) if key else None

@@ -430,9 +430,9 @@ def test_csv_export_query_count_stays_flat(
     arrange_workshops(trainer, other_trainer, workshops)
     client = login(administrator)
 
-    # user (session in the cache); workshop ids; then for the batch: workshops, co-trainers, open submissions,
+    # session, user; workshop ids; then for the batch: workshops, co-trainers, open submissions,
     # sessions, attended time, enrolments (prerequisites only for courses that have them)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(URL, {"format": "csv"})
         rows = csv_rows(response)
 

@@ -197,9 +197,9 @@ def test_my_certifications_query_count_is_flat(client, participant, django_asser
     client.force_login(participant)
     RenewalPolicy.current()  # read once, then from the cache
 
-    # the user (session in the cache), the certifications with their course and its renewal level, workshop
+    # the session, the user, the certifications with their course and its renewal level, workshop
     # and trainer; for the renewal (its certifications picked from those): the SEU entries
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         response = client.get("/me/certifications/")
 
     assert len(response.context["certifications"]) == count

@@ -281,9 +281,9 @@ def test_review_page_query_count_stays_flat(login, trainer, django_assert_num_qu
         completes(EnrolmentFactory(workshop=workshop), trainer)
     client = login(trainer)
 
-    # user (session in the cache), workshop (the trainer's own), sessions, enrolments (+understanding, override,
+    # session, user, workshop (the trainer's own), sessions, enrolments (+understanding, override,
     # certification), marks, open submission (exam results and prerequisites only for such courses)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert client.get(f"/trainer/workshops/{workshop.pk}/certification/").status_code == 200
 
 

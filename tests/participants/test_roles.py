@@ -109,8 +109,8 @@ def test_trainer_home_query_count_stays_flat(login, trainer, django_assert_num_q
     _workshops_with_people(trainer, workshops)
     client = login(trainer)
 
-    # user (session in the cache), when each of the trainer's workshops runs, the figures of the rows shown
-    with django_assert_num_queries(3):
+    # session, user, when each of the trainer's workshops runs, the figures of the rows shown
+    with django_assert_num_queries(4):
         assert client.get("/trainer/").status_code == 200
 
 
@@ -137,8 +137,8 @@ def test_my_home_query_count_stays_flat(login, participant, django_assert_num_qu
         EnrolmentFactory(participant=participant, workshop=workshop)
     client = login(participant)
 
-    # user (session in the cache), enrolments with workshops, their sessions, certifications
-    with django_assert_num_queries(4):
+    # session, user, enrolments with workshops, their sessions, certifications
+    with django_assert_num_queries(5):
         assert client.get("/me/").status_code == 200
 
 
@@ -147,8 +147,8 @@ def test_overview_query_count_stays_flat(login, administrator, trainer, django_a
     _workshops_with_people(trainer, workshops)
     client = login(administrator)
 
-    # user (session in the cache), workshops by status, enrolments by status, people, upcoming workshops
-    with django_assert_num_queries(5):
+    # session, user, workshops by status, enrolments by status, people, upcoming workshops
+    with django_assert_num_queries(6):
         assert client.get("/overview/").status_code == 200
 
 
@@ -159,6 +159,6 @@ def test_workshop_page_query_count_stays_flat(login, trainer, django_assert_num_
     EnrolmentFactory.create_batch(participants, workshop=workshop)
     client = login(trainer)
 
-    # user (session in the cache), workshop, co-trainers, roster (with pre-work deliveries), sessions, pre-work items
-    with django_assert_num_queries(6):
+    # session, user, workshop, co-trainers, roster (with pre-work deliveries), sessions, pre-work items
+    with django_assert_num_queries(7):
         assert client.get(f"/trainer/workshops/{workshop.pk}/").status_code == 200

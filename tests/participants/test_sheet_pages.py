@@ -462,9 +462,9 @@ def test_sheet_query_count_stays_flat(login, trainer, django_assert_num_queries,
     workshop = _full_sheet(trainer, participants, sessions)
     client = login(trainer)
 
-    # user (session in the cache), workshop (course, lead trainer; the trainer's own), sessions,
+    # session, user, workshop (course, lead trainer; the trainer's own), sessions,
     # enrolled rows (participant, understanding), marks
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get(f"/trainer/workshops/{workshop.pk}/sheet/")
 
     rows = response.context["rows"]
@@ -480,10 +480,10 @@ def test_save_mark_with_htmx_takes_a_handful_of_queries(login, trainer, django_a
     session = list(workshop.sessions.order_by("starts_at"))[column]
     client = login(trainer)
 
-    # user (session in the cache), workshop (course, lead trainer; the trainer's own), enrolment (participant),
+    # session, user, workshop (course, lead trainer; the trainer's own), enrolment (participant),
     # the sessions (the answer's row shows them all); savepoint, the enrolment locked, the mark,
     # insert or update it, insert its change, release; the row's marks for the answer
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = client.post(
             f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{session.pk}/",
             {"presence": "late", "minutes": "5"},

@@ -211,13 +211,13 @@ def test_dashboard_query_count_is_flat(login, administrator, trainer, django_ass
     client = login(administrator)
     RenewalPolicy.current()  # read once, then from the cache
 
-    # the user (session in the cache); the list: its count, its page, and for its quotes the renewable
+    # the session, the user; the list: its count, its page, and for its quotes the renewable
     # certifications and the SEU entries; the summary, counted by one query on PostgreSQL (in Python
     # elsewhere: the holders' renewable certifications, their SEU entries, the expiry dates)
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 8):
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 9):
         response = client.get(DASHBOARD, {"days": 90})
     # within ten minutes: the summary comes from the cache
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         again = client.get(DASHBOARD, {"days": 90})
 
     assert len(response.context["rows"]) == count
@@ -231,9 +231,9 @@ def test_dashboard_export_query_count_is_flat(login, administrator, trainer, dja
     client = login(administrator)
     RenewalPolicy.current()  # read once, then from the cache
 
-    # the user (session in the cache); a batch of certifications with holder and course, the
+    # the session, the user; a batch of certifications with holder and course, the
     # holders' renewable certifications and SEU entries; the empty next batch
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get(EXPORT, {"days": 90})
         lines = b"".join(response.streaming_content).decode().splitlines()
 

@@ -697,11 +697,11 @@ def test_ledger_query_count_is_flat(client, login, participant, trainer, django_
     login(participant)
     RenewalPolicy.current()  # read once, then from the cache
 
-    # the user (session in the cache); the renewable certifications with their level; the number of entries
+    # the session, the user; the renewable certifications with their level; the number of entries
     # with the SEUs that count, added up; the page of entries with their category and renewal; the
     # past renewals with their payment, their items, the items' certifications and courses; the
     # form's categories
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(LEDGER)
 
     assert response.status_code == 200

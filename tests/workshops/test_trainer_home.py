@@ -85,8 +85,8 @@ def test_trainer_home_second_page_query_count_stays_flat(login, trainer, django_
     workshop(trainer, "Upcoming", starts_in=timedelta(days=2))
     client = login(trainer)
 
-    # user (session in the cache), when each of the trainer's workshops runs, the figures of the rows shown
-    with django_assert_num_queries(3):
+    # session, user, when each of the trainer's workshops runs, the figures of the rows shown
+    with django_assert_num_queries(4):
         response = client.get("/trainer/", {"past": 2 if past > 20 else 1})
 
     assert len(response.context["past"]) == min(past, 20)

@@ -244,6 +244,6 @@ def test_edit_page_query_count_stays_flat(login, trainer, django_assert_num_quer
     WorkshopSessionFactory.create_batch(sessions, workshop=workshop)
     client = login(trainer)
 
-    # user (session in the cache), workshop, co-trainers, sessions, co-trainer choices, courses, form's co-trainers
-    with django_assert_num_queries(7):
+    # session, user, workshop, co-trainers, sessions, co-trainer choices, courses, form's co-trainers
+    with django_assert_num_queries(8):
         assert client.get(f"/trainer/workshops/{workshop.pk}/edit/").status_code == 200

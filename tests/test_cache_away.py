@@ -1,0 +1,88 @@
+"""Redis as the cache may be away (restarting, unreachable): people still sign in and every page is
+read from the database, a little slower (cspo/cache.py). With it there, values are kept and read back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from renewals.models import RenewalPolicy
+from tests.factories import PASSWORD, UserFactory, certification_for
+
+pytestmark = pytest.mark.django_db
+
+NOWHERE = "redis://127.0.0.1:9/0"  # a real Redis client, pointed at a port where nothing listens
+
+
+def forgiving_cache_at(location: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "cspo.cache.ForgivingRedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": uuid4().hex,  # this test's keys only, on a Redis other tests use too
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+@pytest.fixture
+def cache_away(settings):
+    settings.CACHES = forgiving_cache_at(NOWHERE)
+
+
+def test_without_the_cache_a_participant_signs_in_and_sees_their_certifications_and_ledger(
+    client, cache_away, participant, trainer, caplog
+):
+    certification_for(participant, trainer, activated_on=timezone.localdate() - timedelta(days=30))
+
+    signed_in = client.post("/login/", {"username": participant.email, "password": PASSWORD})
+    certifications = client.get("/me/certifications/")
+    ledger = client.get("/me/renewal/")
+
+    assert signed_in.status_code == 302
+    assert certifications.status_code == 200
+    assert "Certified Scrum Product Owner" in certifications.content.decode()
+    assert ledger.status_code == 200
+    assert "The cache is unavailable" in caplog.text
+
+
+def test_without_the_cache_the_expiry_dashboard_counts_every_time(client, cache_away, administrator, trainer):
+    holder = UserFactory(email="renee@example.org")
+    certification = certification_for(holder, trainer, activated_on=timezone.localdate() - timedelta(days=30))
+    certification.expires_on = timezone.localdate() + timedelta(days=20)
+    certification.save(update_fields=["expires_on"])
+    client.post("/login/", {"username": administrator.email, "password": PASSWORD})
+
+    response = client.get("/renewals/dashboard/")
+
+    assert response.status_code == 200
+    assert "renee@example.org" in response.content.decode()
+
+
+def test_a_policy_saved_while_the_cache_is_away_applies_at_once(cache_away):
+    policy = RenewalPolicy.current()
+    policy.grace_days = 60
+    policy.save()
+
+    assert RenewalPolicy.current().grace_days == 60
+
+
+@pytest.mark.skipif(
+    not django_settings.REDIS_URL, reason="REDIS_URL is not set: no Redis to keep values in (CI sets it)"
+)
+def test_with_redis_there_the_cache_keeps_and_gives_back(settings):
+    settings.CACHES = forgiving_cache_at(django_settings.REDIS_URL)
+
+    cache.set("kept", {"seus": 20}, timeout=30)
+    computed = cache.get_or_set("counted", lambda: 7, timeout=30)
+
+    assert cache.get("kept") == {"seus": 20}
+    assert cache.get_many(["kept", "missing"]) == {"kept": {"seus": 20}}
+    assert (computed, cache.get("counted")) == (7, 7)
+    cache.delete_many(["kept", "counted"])
+    assert cache.get("kept", "gone") == "gone"
