@@ -64,7 +64,7 @@ class Attachment:
     mimetype: str
 
 
-def queue_email(
+def compose_email(
     *,
     purpose: str,
     to: str,
@@ -72,14 +72,11 @@ def queue_email(
     context: dict,
     attachment: Attachment | None = None,
     dedup_key: str | None = None,
-) -> OutboundEmail | None:
-    """Write a message to the outbox and have a worker send it after the transaction commits.
-
-    ``template`` names ``emails/<template>.txt``; its first line is the subject. With a
-    ``dedup_key``, a message already queued under that key is not queued again (returns None).
-    """
+) -> OutboundEmail:
+    """An outbox message, not saved yet: ``template`` names ``emails/<template>.txt``, whose first
+    line is the subject."""
     subject, _, body = render_to_string(f"emails/{template}.txt", context).strip().partition("\n")
-    message = OutboundEmail(
+    return OutboundEmail(
         purpose=purpose,
         to=to,
         subject=subject.strip(),
@@ -89,17 +86,54 @@ def queue_email(
         attachment_content=attachment.content if attachment else "",
         attachment_mimetype=attachment.mimetype if attachment else "",
     )
+
+
+def queue_email(**composition) -> OutboundEmail | None:
+    """Write a message (``compose_email``'s arguments) to the outbox and have a worker send it after
+    the transaction commits. With a ``dedup_key``, a message already queued under that key is not
+    queued again (returns None)."""
+    return _queue_composed(compose_email(**composition))
+
+
+# How many of a batch's messages one task sends: few enough that a slow mail server (EMAIL_TIMEOUT
+# each) cannot make a task outlive CELERY_TASK_TIME_LIMIT, enough that queueing them costs little.
+DELIVERY_BATCH = 10
+
+
+def queue_emails(messages: list[OutboundEmail]) -> list[OutboundEmail]:
+    """Write many composed messages to the outbox in one insert (a daily job's batch), sent by workers
+    ``DELIVERY_BATCH`` at a time after the transaction commits. Callers leave out the keys already
+    queued; when another run queued one in the meantime, the batch is written one by one instead and
+    that one skipped."""
+    try:
+        with transaction.atomic():
+            OutboundEmail.objects.bulk_create(messages)
+    except IntegrityError:
+        return [message for message in map(_queue_composed, messages) if message is not None]
+    from .tasks import deliver_emails  # the task module imports this one
+
+    for start in range(0, len(messages), DELIVERY_BATCH):
+        deliver_emails.delay_on_commit(message_ids=[m.pk for m in messages[start : start + DELIVERY_BATCH]])
+    return messages
+
+
+def _queue_composed(message: OutboundEmail) -> OutboundEmail | None:
+    message.pk = None  # not written, whatever a failed bulk insert left in it
     try:
         with transaction.atomic():
             message.save()
     except IntegrityError:
-        if dedup_key and OutboundEmail.objects.filter(dedup_key=dedup_key).exists():
+        if message.dedup_key and OutboundEmail.objects.filter(dedup_key=message.dedup_key).exists():
             return None
         raise
+    _deliver_after_commit(message)
+    return message
+
+
+def _deliver_after_commit(message: OutboundEmail) -> None:
     from .tasks import deliver_email  # the task module imports this one
 
     deliver_email.delay_on_commit(message_id=message.pk)
-    return message
 
 
 class TemporarySendFailure(Exception):
@@ -134,6 +168,17 @@ def deliver_email(*, message_id: int) -> OutboundEmail.State:
     if message.state == OutboundEmail.State.QUEUED:
         raise TemporarySendFailure(message.last_error)
     return message.state
+
+
+def deliver_emails(*, message_ids: list[int]) -> list[int]:
+    """Send each message (``deliver_email``); the ids of those that failed for now, to retry one by one."""
+    failed = []
+    for message_id in message_ids:
+        try:
+            deliver_email(message_id=message_id)
+        except TemporarySendFailure:
+            failed.append(message_id)
+    return failed
 
 
 def resend_email(*, message: OutboundEmail) -> None:

@@ -27,3 +27,12 @@ def clear_expired_sessions() -> int:
 )
 def deliver_email(*, message_id: int) -> str:
     return services.deliver_email(message_id=message_id)
+
+
+@shared_task(name="participants.deliver_emails")
+def deliver_emails(*, message_ids: list[int]) -> int:
+    """A few messages of a daily job's batch; one that fails for now is retried on its own, with backoff."""
+    retry = services.deliver_emails(message_ids=message_ids)
+    for message_id in retry:
+        deliver_email.apply_async(kwargs={"message_id": message_id}, countdown=30)
+    return len(message_ids) - len(retry)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from certification.models import Certification
 from certification.services import extend
 from participants.models import AttendanceMark, OutboundEmail, User
-from participants.services import queue_email
+from participants.services import compose_email, queue_email, queue_emails
 from workshops.services import absolute_url
 
 from . import payments
@@ -329,27 +329,23 @@ def send_renewal_reminders(*, today: date | None = None, batch_size: int = 1000)
         sent = set(OutboundEmail.objects.filter(dedup_key__in=keys.values()).values_list("dedup_key", flat=True))
         waiting = [c for c in batch if keys[c.pk] not in sent]
         quotes = quotes_for({c.holder_id for c in waiting}, today=today, policy=policy)
-        with transaction.atomic():  # one commit per batch; the sends are queued once it commits
-            for certification in waiting:
-                if _remind(certification, days[certification.expires_on], quotes[certification.holder_id], keys):
-                    queued += 1
+        reminders = [_reminder(c, days[c.expires_on], quotes[c.holder_id], keys[c.pk]) for c in waiting]
+        with transaction.atomic():  # one insert and one commit per batch; the sends are queued once it commits
+            queued += len(queue_emails(reminders))
 
 
-def _remind(certification: Certification, offset: int, holder_quote: RenewalQuote, keys: dict) -> bool:
-    return (
-        queue_email(
-            purpose="renewal_reminder",
-            to=certification.holder.email,
-            template="renewals/reminder",
-            context={
-                "certification": certification,
-                "holder": certification.holder,
-                "quote": holder_quote,
-                "expired": offset < 0,
-                "days_left": (certification.expires_on - holder_quote.today).days,
-                "url": absolute_url(reverse("renewals:ledger")),
-            },
-            dedup_key=keys[certification.pk],
-        )
-        is not None
+def _reminder(certification: Certification, offset: int, holder_quote: RenewalQuote, key: str) -> OutboundEmail:
+    return compose_email(
+        purpose="renewal_reminder",
+        to=certification.holder.email,
+        template="renewals/reminder",
+        context={
+            "certification": certification,
+            "holder": certification.holder,
+            "quote": holder_quote,
+            "expired": offset < 0,
+            "days_left": (certification.expires_on - holder_quote.today).days,
+            "url": absolute_url(reverse("renewals:ledger")),
+        },
+        dedup_key=key,
     )

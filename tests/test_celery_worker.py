@@ -113,7 +113,7 @@ def test_renewal_reminder_job_runs_on_a_real_worker_and_its_email_goes_out(train
 
     celery_app.send_task("renewals.send_renewal_reminders")
 
-    sent, worker_log = _wait_for_sent_mail(worker_queue, task="participants.deliver_email")
+    sent, worker_log = _wait_for_sent_mail(worker_queue, task="participants.deliver_emails")
     assert len(sent) == 1, f"the worker sent no e-mail; its log:\n{worker_log}"
     message = sent[0].read_text()
     assert "To: renee@example.org" in message

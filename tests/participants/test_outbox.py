@@ -247,3 +247,34 @@ def test_an_administrator_resends_failed_messages_from_the_admin(
 
     failed.refresh_from_db()
     assert (failed.state, [m.subject for m in mail.outbox]) == (OutboundEmail.State.SENT, ["Activate"])
+
+
+def test_queue_emails_sends_a_batch_a_few_per_task_and_retries_a_failure_on_its_own(
+    django_capture_on_commit_callbacks, worker_keeps_retrying
+):
+    recipients = [f"holder{n}@example.org" for n in range(services.DELIVERY_BATCH + 3)]
+    composed = [
+        services.compose_email(purpose="renewal_reminder", to=to, template="renewals/renewed",
+                               context={"holder": {"get_short_name": "Pat"}, "url": "https://cspo.test/"})
+        for to in recipients
+    ]  # fmt: skip
+    refused = recipients[4]
+    smtp = LocmemBackend.send_messages
+
+    def refuse_one(backend, messages):
+        if messages[0].to == [refused]:
+            raise smtplib.SMTPRecipientsRefused({refused: (451, b"Try again later")})
+        return smtp(backend, messages)
+
+    with (
+        mock.patch(SMTP_SEND, autospec=True, side_effect=refuse_one),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        services.queue_emails(composed)
+
+    assert len(callbacks) == 2  # two tasks for the batch, not one per message
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(to for to in recipients if to != refused)
+    refused_message = OutboundEmail.objects.get(to=refused)
+    # tried once in its batch, then by a task of its own, with its retries (run at once here, eagerly)
+    # until the last attempt; the others in its batch were sent all the same
+    assert (refused_message.state, refused_message.attempts) == (OutboundEmail.State.FAILED, services.MAX_SEND_ATTEMPTS)

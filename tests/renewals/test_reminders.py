@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from certification.models import Certification
 from certification.services import add_months, revoke
 from cspo.celery import app as celery_app
 from participants.models import OutboundEmail
+from participants.services import compose_email, queue_emails
 from renewals.models import RenewalPolicy
 from renewals.payments import TestProvider
 from renewals.queries import quote
@@ -254,3 +255,45 @@ def test_send_renewal_reminders_runs_as_the_celery_task(trainer, django_capture_
 
     assert result.get(timeout=10) == 1
     assert [m.to for m in mailoutbox] == [[certification.holder.email]]
+
+
+def test_send_renewal_reminders_writes_a_batch_in_one_insert_whatever_the_number_due(trainer):
+    def queries_of_a_day_with(due: int, day: date) -> int:
+        for _ in range(due):
+            expiring(day + timedelta(days=30), trainer=trainer)
+        with CaptureQueriesContext(connection) as queries:
+            assert send_renewal_reminders(today=day) == due
+        return len(queries)
+
+    RenewalPolicy.current()  # read once, then from the cache
+    assert queries_of_a_day_with(2, TODAY) == queries_of_a_day_with(9, TODAY + timedelta(days=200))
+
+
+RENEWED = {
+    "holder": {"get_short_name": "Pat"},
+    "renewal": {"fee": 100, "currency": "USD"},
+    "url": "https://cspo.example/",
+}
+
+
+def test_queue_emails_skips_a_message_another_run_queued_meanwhile_and_sends_the_rest(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """Two runs of a job at once: this one found nothing queued for Pat, then the other queued it."""
+    OutboundEmail.objects.create(purpose="renewal_reminder", to="pat@example.org", subject="Theirs", body="b",
+                                 dedup_key="reminder:pat")  # fmt: skip
+    composed = [
+        compose_email(purpose="renewal_reminder", to=f"{name}@example.org", template="renewals/renewed",
+                      context=RENEWED, dedup_key=f"reminder:{name}")
+        for name in ("pat", "sam")
+    ]  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        queued = queue_emails(composed)
+
+    assert [m.to for m in queued] == ["sam@example.org"]
+    assert list(OutboundEmail.objects.order_by("pk").values_list("to", "subject")) == [
+        ("pat@example.org", "Theirs"),
+        ("sam@example.org", "Your renewal is complete"),
+    ]
+    assert [m.to for m in mailoutbox] == [["sam@example.org"]]
