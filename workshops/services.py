@@ -204,11 +204,20 @@ def cancel_workshop(*, workshop: Workshop, by: User) -> int:
 
 
 @transaction.atomic
-def add_prework_item(*, workshop: Workshop, by: User, title: str, file=None, url: str = "") -> PreworkItem:
+def add_prework_item(*, workshop: Workshop, by: User, title: str, file=None, url: str = "") -> tuple[PreworkItem, int]:
+    """The item, and how many people are sent it now: those enrolled who already received the
+    pre-work. Everyone else finds it among the rest when theirs is released."""
     item = PreworkItem(workshop=workshop, title=title, file=file or "", url=url)
     item.full_clean()
     item.save()
-    return item
+    workshop = _with_sessions(workshop)
+    told = 0
+    already_sent = workshop.enrolments.filter(status=Enrolment.Status.ENROLLED, prework_delivery__isnull=False)
+    for enrolment in already_sent.select_related("participant"):
+        enrolment.workshop = workshop
+        if _notify(enrolment, "prework_added", items=[item], key=f"prework-item:{item.pk}:{enrolment.pk}"):
+            told += 1
+    return item, told
 
 
 @transaction.atomic

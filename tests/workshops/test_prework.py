@@ -273,3 +273,56 @@ def test_enrolment_page_shows_no_prework_after_cancelling():
 
     assert page["prework_released"] is False
     assert page["prework_items"] == []
+
+
+def test_an_item_added_after_the_release_goes_to_those_who_had_the_prework_once(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = workshop_with_prework(lead_trainer=trainer)
+    ann, ben = enrol(workshop, "Ann"), enrol(workshop, "Ben")
+    services.release_prework(enrolment=ann, now=RELEASE)  # Ben's is not released yet: the job runs later
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item, told = services.add_prework_item(
+            workshop=workshop, by=trainer, title="Stakeholder map", url="https://example.org/map"
+        )
+
+    assert told == 1
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["ann@example.org"], "New pre-work for CSPO Toronto")]
+    assert "  - Stakeholder map: https://example.org/map\n" in mail.outbox[0].body
+    assert "Product Owner guide" not in mail.outbox[0].body  # only what is new
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.release_prework(enrolment=ben, now=RELEASE)
+
+    assert [m.to for m in mail.outbox] == [["ben@example.org"]]
+    assert "  - Stakeholder map: https://example.org/map\n" in mail.outbox[0].body  # with the rest
+    assert item.pk in {i.pk for i in workshop.prework_items.all()}
+
+
+def test_an_item_added_before_the_release_is_sent_to_nobody_yet(trainer, django_capture_on_commit_callbacks):
+    workshop = workshop_with_prework(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _, told = services.add_prework_item(workshop=workshop, by=trainer, title="Stakeholder map", url="https://x.org")
+
+    assert told == 0
+    assert mail.outbox == []
+
+
+def test_an_item_added_after_the_release_skips_people_who_cancelled(trainer, django_capture_on_commit_callbacks):
+    workshop = workshop_with_prework(lead_trainer=trainer)
+    ann = enrol(workshop, "Ann")
+    services.release_prework(enrolment=ann, now=RELEASE)
+    Enrolment.objects.filter(pk=ann.pk).update(status=Enrolment.Status.CANCELLED)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _, told = services.add_prework_item(workshop=workshop, by=trainer, title="Stakeholder map", url="https://x.org")
+
+    assert told == 0
+    assert mail.outbox == []

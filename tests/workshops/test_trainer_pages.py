@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.factories import CourseFactory, EnrolmentFactory, WorkshopFactory, WorkshopSessionFactory
-from workshops.models import PreworkItem, Workshop, WorkshopSession
+from workshops.models import PreworkDelivery, PreworkItem, Workshop, WorkshopSession
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,27 @@ def test_trainer_adds_a_prework_link_and_sees_it(login, trainer):
 
     assert [(i.title, i.url) for i in workshop.prework_items.all()] == [("The Scrum Guide", "https://scrumguides.org")]
     assert "The Scrum Guide" in response.content.decode()
+
+
+def test_trainer_adding_prework_after_it_went_out_is_told_who_is_sent_it(
+    login, trainer, django_capture_on_commit_callbacks
+):
+    workshop = WorkshopFactory(lead_trainer=trainer, title="CSPO Toronto")
+    had_it, _not_sent_yet = EnrolmentFactory.create_batch(2, workshop=workshop)
+    PreworkDelivery.objects.create(enrolment=had_it)
+    client = login(trainer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/trainer/workshops/{workshop.pk}/prework/",
+            {"title": "The Scrum Guide", "url": "https://scrumguides.org"},
+            follow=True,
+        )
+
+    assert "Pre-work “The Scrum Guide” added and sent to the 1 participant who had the pre-work already." in (
+        response.content.decode()
+    )
+    assert [m.to for m in mail.outbox] == [[had_it.participant.email]]
 
 
 def test_prework_needs_a_file_or_a_link(login, trainer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from participants.permissions import administrator_required, trainer_required
@@ -164,8 +165,9 @@ def prework_add(request, pk: int):
     workshop = get_managed_workshop(request.user, pk)
     form = PreworkItemForm(request.POST, request.FILES)
     if form.is_valid():
-        services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
-        messages.success(request, f"Pre-work “{form.cleaned_data['title']}” added.")
+        item, told = services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
+        sent = f" and sent to the {told} participant{pluralize(told)} who had the pre-work already" if told else ""
+        messages.success(request, f"Pre-work “{item.title}” added{sent}.")
     else:
         for error in form.errors.values():
             messages.error(request, " ".join(error))
