@@ -135,10 +135,13 @@ def _raise_schedule_version(workshop: Workshop) -> None:
 
 
 def _notify_schedule_change(workshop: Workshop) -> None:
+    """Everyone with a seat, with a new calendar file; everyone waiting for one, so that they know
+    the times a seat would be for (no calendar file: they have no seat yet)."""
     workshop = _with_sessions(workshop)
-    for enrolment in workshop.enrolments.filter(status__in=Enrolment.SEAT_HOLDING).select_related("participant"):
+    waiting_or_seated = [*Enrolment.SEAT_HOLDING, Enrolment.Status.WAITLISTED]
+    for enrolment in workshop.enrolments.filter(status__in=waiting_or_seated).select_related("participant"):
         enrolment.workshop = workshop
-        _notify(enrolment, "sessions_changed", calendar=True)
+        _notify(enrolment, "sessions_changed", calendar=enrolment.status != Enrolment.Status.WAITLISTED)
 
 
 @transaction.atomic

@@ -377,3 +377,28 @@ def test_the_calendar_sent_after_a_move_replaces_the_earlier_one(trainer):
     after = workshop_calendar(workshop, workshop.sessions.all())
     sequence = [int(re.search(r"SEQUENCE:(\d+)", text).group(1)) for text in (before, after)]
     assert sequence[1] > sequence[0]
+
+
+def test_schedule_session_moving_a_session_tells_the_waiting_list_without_a_calendar_file(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = two_day_workshop(lead_trainer=trainer, capacity=1)
+    enrol(workshop, "Ann")
+    eve = enrol(workshop, "Eve")
+    assert eve.status == Enrolment.Status.WAITLISTED
+    first_day = workshop.sessions.first()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer, session=first_day
+        )
+
+    told = {message.to[0]: message for message in mail.outbox}
+    assert sorted(told) == ["ann@example.org", "eve@example.org"]
+    waiting = told["eve@example.org"]
+    assert waiting.subject == "New times: CSPO Toronto"
+    assert "  - Tuesday 8 December 2026, 10:00 to 17:00 EST\n" in waiting.body
+    assert "You are still on the waiting list" in waiting.body
+    assert waiting.attachments == []
+    assert len(told["ann@example.org"].attachments) == 1
+    assert "waiting list" not in told["ann@example.org"].body
