@@ -2,11 +2,26 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Certification, EligibilityOverride, ExamResult, Submission
+from .models import Certification, CourseExtension, EligibilityOverride, ExamResult, Submission
+
+
+class CourseExtensionInline(admin.TabularInline):
+    """When another course this holder took moved the expiry date (a record: read only)."""
+
+    model = CourseExtension
+    fk_name = "certification"
+    fields = ("earned", "previous_expiry", "new_expiry", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Certification)
 class CertificationAdmin(admin.ModelAdmin):
+    inlines = [CourseExtensionInline]
     list_display = ("certificant_number", "holder", "course", "state", "issued_on", "expires_on")
     list_filter = ("state", "course")
     list_select_related = ("holder", "course")

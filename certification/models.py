@@ -180,3 +180,27 @@ class Certification(models.Model):
         "expired": "Expired",
         "revoked": "Revoked",
     }
+
+
+class CourseExtension(models.Model):
+    """An earlier certification running longer because its holder earned another one: taking another
+    certification course extends the earlier ones (DOMAIN), to the new one's expiry date."""
+
+    certification = models.ForeignKey(Certification, on_delete=models.CASCADE, related_name="course_extensions")
+    earned = models.ForeignKey(
+        Certification, on_delete=models.CASCADE, related_name="extensions_made", help_text="The new certification."
+    )
+    previous_expiry = models.DateField()
+    new_expiry = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["certification", "earned"], name="course_extension_once_per_course"),
+            models.CheckConstraint(
+                condition=Q(new_expiry__gt=models.F("previous_expiry")), name="course_extension_moves_expiry_forward"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certification_id}: {self.previous_expiry} → {self.new_expiry}"

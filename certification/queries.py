@@ -14,7 +14,7 @@ from participants.queries import Progress, progress
 from workshops.models import Enrolment, Workshop, WorkshopSession
 from workshops.templatetags.durations import hours_minutes
 
-from .models import Certification, ExamResult
+from .models import Certification, CourseExtension, ExamResult
 
 
 @dataclass
@@ -209,3 +209,8 @@ VERIFIED_FIELDS = (
 
 def open_submission(workshop: Workshop):
     return workshop.submissions.filter(reopened_at__isnull=True).select_related("submitted_by").first()
+
+
+def extended_by(certification: Certification) -> list[CourseExtension]:
+    """The holder's earlier certifications that earning ``certification`` extended."""
+    return list(certification.extensions_made.select_related("certification__course").order_by("certification__pk"))

@@ -15,7 +15,7 @@ from participants.services import queue_email
 from workshops.models import Enrolment, Workshop
 from workshops.services import absolute_url
 
-from .models import Certification, EligibilityOverride, Submission, new_certificant_number
+from .models import Certification, CourseExtension, EligibilityOverride, Submission, new_certificant_number
 from .queries import eligibility, open_submission
 
 ACTIVATION_SALT = "certification.activation"
@@ -197,7 +197,31 @@ def activate(
         if not Certification.objects.filter(certificant_number=certification.certificant_number).exists():
             break
     certification.save()
+    _extend_earlier(certification, today=today)
     return certification
+
+
+def _extend_earlier(earned: Certification, *, today: date) -> list[CourseExtension]:
+    """Taking another certification course extends the earlier ones (DOMAIN): each of the holder's
+    certifications still current today now runs until the new one expires, with its membership."""
+    earlier = (
+        Certification.objects.select_for_update()
+        .filter(holder_id=earned.holder_id, state=Certification.State.ACTIVE)
+        .filter(expires_on__gte=today, expires_on__lt=earned.expires_on)
+        .exclude(pk=earned.pk)
+    )
+    extensions = []
+    for certification in earlier:
+        previous = certification.expires_on
+        certification.expires_on = earned.expires_on
+        certification.membership_until = max(certification.membership_until or previous, earned.expires_on)
+        certification.save(update_fields=["expires_on", "membership_until"])
+        extensions.append(
+            CourseExtension(
+                certification=certification, earned=earned, previous_expiry=previous, new_expiry=earned.expires_on
+            )
+        )
+    return CourseExtension.objects.bulk_create(extensions)
 
 
 def remind_unactivated(*, now: datetime | None = None, batch: int = 500) -> int:

@@ -142,6 +142,9 @@ def activate(request, token: str):
                 f"Your {certification.course.kind} certification is active until "
                 f"{certification.expires_on:%-d %B %Y}. Your certificant number is {certification.certificant_number}.",
             )
+            if extended := queries.extended_by(certification):
+                kinds = " and ".join(extension.certification.course.kind for extension in extended)
+                messages.info(request, f"Your {kinds} now runs until {certification.expires_on:%-d %B %Y} as well.")
             return redirect("certification:my_certifications")
     return render(request, "certification/activate.html", {"certification": certification, "form": form})
 

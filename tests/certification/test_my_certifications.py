@@ -21,15 +21,20 @@ RENEW = 'href="/me/renewal/"'
 
 
 def certification_in(status: str, holder, **workshop) -> Certification:
-    """A certification of ``holder`` showing ``status`` today, its dates set directly."""
+    """A certification of ``holder`` showing ``status`` today, its dates set directly. Activated on a
+    day long after today, when none of the holder's others is current: activating it extends none of
+    them (taking another course extends the earlier ones)."""
     certification = CertificationFactory(
         enrolment__participant=holder, **{f"enrolment__workshop__{k}": v for k, v in workshop.items()}
     )
     if status == "pending":
         return certification
     today = timezone.localdate()
-    services.activate(certification=certification, accept_license=True, today=today - timedelta(days=30))
+    services.activate(certification=certification, accept_license=True, today=today + timedelta(days=3650))
     rows = Certification.objects.filter(pk=certification.pk)
+    issued_on = today - timedelta(days=30)
+    expires_on = services.add_months(issued_on, 24)
+    rows.update(issued_on=issued_on, expires_on=expires_on, membership_until=expires_on)
     if status == "expiring":
         rows.update(issued_on=today - timedelta(days=700), expires_on=today + timedelta(days=30))
     elif status == "expired":

@@ -146,8 +146,9 @@ def test_ledger_shows_progress_days_left_and_fee(login, participant, trainer):
 
 
 def test_ledger_names_both_certifications_a_renewal_covers(login, participant, trainer):
-    cspo = certification_expiring(participant, trainer, in_days=30)
+    # The A-CSPO first: earned later, it would have extended the CSPO to its own expiry date.
     advanced = certification_expiring(participant, trainer, in_days=200, kind="A-CSPO")
+    cspo = certification_expiring(participant, trainer, in_days=30)
     client = login(participant)
 
     page = client.get(LEDGER).content.decode()

@@ -158,12 +158,13 @@ def test_renew_extends_from_the_current_expiry_date_not_the_payment_day(particip
 
 
 def test_renew_extends_each_certification_from_its_own_expiry(participant, trainer, cspo):
-    csm = certification_of(participant, trainer, "CSM", activated_on=date(2024, 5, 20))
+    # Earned before the CSPO (a CSM earned after it would have extended the CSPO to its own expiry).
+    csm = certification_of(participant, trainer, "CSM", activated_on=date(2024, 2, 10))
     logged(participant, 30)
 
     pay_by_card(participant)
 
-    assert (expiry_of(cspo), expiry_of(csm)) == (RENEWED_UNTIL, date(2028, 5, 20))
+    assert (expiry_of(cspo), expiry_of(csm)) == (RENEWED_UNTIL, date(2028, 2, 10))
     assert Payment.objects.get().amount == Decimal("100")
 
 
@@ -256,7 +257,7 @@ def test_renew_twice_with_the_same_key_charges_once(participant, cspo):
 def test_renew_with_a_stale_key_is_refused(participant, trainer, cspo):
     logged(participant, 30)
     key_seen = quote(participant, today=TODAY).key
-    certification_of(participant, trainer, "CSM", activated_on=date(2024, 5, 1))  # the quote changes
+    certification_of(participant, trainer, "CSM", activated_on=date(2024, 2, 1))  # the quote changes
 
     with pytest.raises(ValidationError) as refusal:
         pay_by_card(participant, key=key_seen)

@@ -1,0 +1,99 @@
+"""Taking another certification course extends the earlier ones (DOMAIN): activating a new
+certification moves each of the holder's current certifications to its expiry date, once, recorded."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from certification import services
+from certification.models import Certification, CourseExtension
+from tests.factories import CertificationFactory, CourseFactory, UserFactory, certification_for
+
+pytestmark = pytest.mark.django_db
+
+EARNED_ON = date(2026, 6, 1)  # the new course's activation day
+NEW_EXPIRY = date(2028, 6, 1)
+
+
+def advanced_certification(holder, trainer) -> Certification:
+    """An A-CSPO of ``holder``, pending activation."""
+    course = CourseFactory(kind="A-CSPO", title="Advanced Certified Scrum Product Owner")
+    return CertificationFactory(
+        enrolment__participant=holder, enrolment__workshop__course=course, enrolment__workshop__lead_trainer=trainer
+    )
+
+
+def expiry_of(certification: Certification) -> date:
+    return Certification.objects.get(pk=certification.pk).expires_on
+
+
+def test_activating_a_new_certification_extends_a_current_one_to_its_expiry(participant, trainer):
+    cspo = certification_for(participant, trainer, activated_on=date(2025, 1, 10))  # until 10 January 2027
+
+    advanced = services.activate(
+        certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON
+    )
+
+    assert advanced.expires_on == NEW_EXPIRY
+    cspo.refresh_from_db()
+    assert (cspo.expires_on, cspo.membership_until) == (NEW_EXPIRY, NEW_EXPIRY)
+    extension = CourseExtension.objects.get()
+    assert (extension.certification, extension.earned) == (cspo, advanced)
+    assert (extension.previous_expiry, extension.new_expiry) == (date(2027, 1, 10), NEW_EXPIRY)
+
+
+def test_an_expired_or_revoked_certification_is_not_extended(participant, trainer, administrator):
+    # The later one first: earned after the other, it would have extended it.
+    revoked = certification_for(participant, trainer, activated_on=date(2025, 3, 1))
+    expired = certification_for(participant, trainer, activated_on=date(2024, 5, 1))  # expired 1 May 2026
+    services.revoke(certification=revoked, by=administrator, reason="Misrepresentation")
+
+    services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
+
+    assert (expiry_of(expired), expiry_of(revoked)) == (date(2026, 5, 1), date(2027, 3, 1))
+    assert not CourseExtension.objects.exists()
+
+
+def test_a_certification_running_longer_than_the_new_one_is_left_as_it_is(participant, trainer):
+    renewed = certification_for(participant, trainer, activated_on=date(2025, 1, 10))
+    Certification.objects.filter(pk=renewed.pk).update(expires_on=date(2029, 1, 10))  # renewed already
+
+    services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
+
+    assert expiry_of(renewed) == date(2029, 1, 10)
+    assert not CourseExtension.objects.exists()
+
+
+def test_someone_elses_certification_is_not_extended(participant, trainer):
+    other = certification_for(UserFactory(email="sam@example.org"), trainer, activated_on=date(2025, 1, 10))
+
+    services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
+
+    assert expiry_of(other) == date(2027, 1, 10)
+
+
+def test_the_activation_page_says_which_certifications_now_run_longer(client, participant, trainer):
+    today = date.today()
+    cspo = certification_for(participant, trainer, activated_on=today - timedelta(days=200))
+    token = services.activation_token(advanced_certification(participant, trainer))
+
+    response = client.post(f"/activate/{token}/", {"accept": "on"}, follow=True)
+
+    advanced = Certification.objects.get(course__kind="A-CSPO")
+    assert expiry_of(cspo) == advanced.expires_on
+    assert f"Your CSPO now runs until {advanced.expires_on:%-d %B %Y} as well." in response.content.decode()
+
+
+def test_an_administrator_sees_the_extension_on_the_certification(client, administrator, participant, trainer):
+    cspo = certification_for(participant, trainer, activated_on=date(2025, 1, 10))
+    services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
+    administrator.is_superuser = True  # the admin site's permissions
+    administrator.save()
+    client.force_login(administrator)
+
+    page = client.get(f"/admin/certification/certification/{cspo.pk}/change/").content.decode()
+
+    assert "Course extensions" in page
+    assert "Jan. 10, 2027" in page  # the expiry it had before
