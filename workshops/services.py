@@ -209,7 +209,12 @@ def cancel_workshop(*, workshop: Workshop, by: User) -> int:
 @transaction.atomic
 def add_prework_item(*, workshop: Workshop, by: User, title: str, file=None, url: str = "") -> tuple[PreworkItem, int]:
     """The item, and how many people are sent it now: those enrolled who already received the
-    pre-work. Everyone else finds it among the rest when theirs is released."""
+    pre-work. Everyone else finds it among the rest when theirs is released. The workshop's row is
+    locked, as ``release_prework`` locks it: a release at the same moment either sees the new item
+    or has its delivery seen here, never neither."""
+    workshop = _locked(workshop)
+    if workshop.schedule_is_final:
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its pre-work is final.")
     item = PreworkItem(workshop=workshop, title=title, file=file or "", url=url)
     item.full_clean()
     item.save()
@@ -418,6 +423,7 @@ def release_prework(*, enrolment: Enrolment, now: datetime | None = None) -> Pre
         return None
     if not workshop.prework_released(first_start=_first_start(workshop), now=now):
         return None
+    _locked(workshop)  # an item being added waits, or is read below (``add_prework_item``)
     delivery, created = PreworkDelivery.objects.get_or_create(enrolment=enrolment)
     if not created:
         return None

@@ -218,6 +218,23 @@ def test_trainer_adding_prework_after_it_went_out_is_told_who_is_sent_it(
     assert [m.to for m in mail.outbox] == [[had_it.participant.email]]
 
 
+@pytest.mark.parametrize("status", [Workshop.Status.COMPLETED, Workshop.Status.CANCELLED])
+def test_prework_of_a_completed_or_cancelled_workshop_is_final(login, trainer, status):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=status)
+    EnrolmentFactory(workshop=workshop)
+    client = login(trainer)
+
+    response = client.post(
+        f"/trainer/workshops/{workshop.pk}/prework/",
+        {"title": "The Scrum Guide", "url": "https://scrumguides.org"},
+        follow=True,
+    )
+
+    assert f"This workshop is {status.label.lower()}; its pre-work is final." in response.content.decode()
+    assert not PreworkItem.objects.exists()
+    assert mail.outbox == []
+
+
 def test_prework_needs_a_file_or_a_link(login, trainer):
     workshop = WorkshopFactory(lead_trainer=trainer)
 

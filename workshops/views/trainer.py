@@ -165,9 +165,13 @@ def prework_add(request, pk: int):
     workshop = get_managed_workshop(request.user, pk)
     form = PreworkItemForm(request.POST, request.FILES)
     if form.is_valid():
-        item, told = services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
-        sent = f" and sent to the {told} participant{pluralize(told)} who had the pre-work already" if told else ""
-        messages.success(request, f"Pre-work “{item.title}” added{sent}.")
+        try:
+            item, told = services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            sent = f" and sent to the {told} participant{pluralize(told)} who had the pre-work already" if told else ""
+            messages.success(request, f"Pre-work “{item.title}” added{sent}.")
     else:
         for error in form.errors.values():
             messages.error(request, " ".join(error))
