@@ -18,6 +18,9 @@ class CourseExtensionInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("earned__course", "earned__holder")
+
 
 @admin.register(Certification)
 class CertificationAdmin(admin.ModelAdmin):

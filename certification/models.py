@@ -191,6 +191,7 @@ class CourseExtension(models.Model):
         Certification, on_delete=models.CASCADE, related_name="extensions_made", help_text="The new certification."
     )
     previous_expiry = models.DateField()
+    previous_membership_until = models.DateField(null=True, blank=True)
     new_expiry = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -212,15 +212,18 @@ def _extend_earlier(earned: Certification, *, today: date) -> list[CourseExtensi
     )
     extensions = []
     for certification in earlier:
-        previous = certification.expires_on
-        certification.expires_on = earned.expires_on
-        certification.membership_until = max(certification.membership_until or previous, earned.expires_on)
-        certification.save(update_fields=["expires_on", "membership_until"])
         extensions.append(
             CourseExtension(
-                certification=certification, earned=earned, previous_expiry=previous, new_expiry=earned.expires_on
+                certification=certification,
+                earned=earned,
+                previous_expiry=certification.expires_on,
+                previous_membership_until=certification.membership_until,
+                new_expiry=earned.expires_on,
             )
         )
+        certification.membership_until = max(certification.membership_until or earned.expires_on, earned.expires_on)
+        certification.expires_on = earned.expires_on
+        certification.save(update_fields=["expires_on", "membership_until"])
     return CourseExtension.objects.bulk_create(extensions)
 
 
@@ -258,4 +261,19 @@ def revoke(*, certification: Certification, by: User, reason: str) -> Certificat
     certification.revoked_at = timezone.now()
     certification.revoked_reason = reason.strip()
     certification.save(update_fields=["state", "revoked_at", "revoked_reason"])
+    _undo_extensions_by(certification)
     return certification
+
+
+def _undo_extensions_by(revoked: Certification) -> None:
+    """The earlier certifications a revoked one extended go back to their own dates, unless they
+    were renewed since (the renewal was paid for from the extended date, and stands)."""
+    extensions = list(revoked.extensions_made.all())
+    earlier = Certification.objects.select_for_update().in_bulk([e.certification_id for e in extensions])
+    for extension in extensions:
+        certification = earlier[extension.certification_id]
+        if certification.expires_on == extension.new_expiry:
+            certification.expires_on = extension.previous_expiry
+            certification.membership_until = extension.previous_membership_until
+            certification.save(update_fields=["expires_on", "membership_until"])
+    revoked.extensions_made.all().delete()

@@ -144,7 +144,8 @@ def activate(request, token: str):
             )
             if extended := queries.extended_by(certification):
                 kinds = " and ".join(extension.certification.course.kind for extension in extended)
-                messages.info(request, f"Your {kinds} now runs until {certification.expires_on:%-d %B %Y} as well.")
+                runs = "run" if len(extended) > 1 else "runs"
+                messages.info(request, f"Your {kinds} now {runs} until {certification.expires_on:%-d %B %Y} as well.")
             return redirect("certification:my_certifications")
     return render(request, "certification/activate.html", {"certification": certification, "form": form})
 

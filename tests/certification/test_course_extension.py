@@ -74,6 +74,32 @@ def test_someone_elses_certification_is_not_extended(participant, trainer):
     assert expiry_of(other) == date(2027, 1, 10)
 
 
+def test_revoking_the_new_certification_puts_the_earlier_one_back_to_its_own_dates(participant, trainer, administrator):
+    cspo = certification_for(participant, trainer, activated_on=date(2025, 1, 10))
+    membership = cspo.membership_until
+    advanced = services.activate(
+        certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON
+    )
+
+    services.revoke(certification=advanced, by=administrator, reason="Misrepresentation")
+
+    cspo.refresh_from_db()
+    assert (cspo.expires_on, cspo.membership_until) == (date(2027, 1, 10), membership)
+    assert not CourseExtension.objects.exists()
+
+
+def test_revoking_the_new_certification_leaves_an_earlier_one_renewed_since(participant, trainer, administrator):
+    cspo = certification_for(participant, trainer, activated_on=date(2025, 1, 10))
+    advanced = services.activate(
+        certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON
+    )
+    services.extend(certification=Certification.objects.get(pk=cspo.pk))  # renewed and paid: to 1 June 2030
+
+    services.revoke(certification=advanced, by=administrator, reason="Misrepresentation")
+
+    assert expiry_of(cspo) == date(2030, 6, 1)
+
+
 def test_the_activation_page_says_which_certifications_now_run_longer(client, participant, trainer):
     today = date.today()
     cspo = certification_for(participant, trainer, activated_on=today - timedelta(days=200))
