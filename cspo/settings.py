@@ -211,6 +211,7 @@ CELERY_BEAT_SCHEDULE = {
     "advance-workshop-statuses": {"task": "workshops.advance_workshop_statuses", "schedule": 300},
     "remind-unactivated-certifications": {"task": "certification.remind_unactivated", "schedule": 3600},
     "send-renewal-reminders": {"task": "renewals.send_renewal_reminders", "schedule": crontab(hour=6, minute=5)},
+    "requeue-stranded-emails": {"task": "participants.requeue_stranded_emails", "schedule": 600},
     "clear-expired-sessions": {
         "task": "participants.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

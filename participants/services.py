@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
@@ -159,6 +159,11 @@ def deliver_email(*, message_id: int) -> OutboundEmail.State:
                 message.state = OutboundEmail.State.FAILED
             message.save(update_fields=["attempts", "last_error", "state"])
             logger.warning("E-mail %s to %s failed (attempt %s): %s", message.pk, message.to, message.attempts, error)
+        except ValueError as error:  # an address or header no server will take: trying again cannot help
+            message.last_error = f"{error.__class__.__name__}: {error}"[:2000]
+            message.state = OutboundEmail.State.FAILED
+            message.save(update_fields=["attempts", "last_error", "state"])
+            logger.warning("E-mail %s to %s cannot be sent: %s", message.pk, message.to, error)
         else:
             message.state = OutboundEmail.State.SENT
             message.sent_at = timezone.now()
@@ -171,14 +176,38 @@ def deliver_email(*, message_id: int) -> OutboundEmail.State:
 
 
 def deliver_emails(*, message_ids: list[int]) -> list[int]:
-    """Send each message (``deliver_email``); the ids of those that failed for now, to retry one by one."""
+    """Send each message (``deliver_email``); the ids of those not sent, to retry one by one. One
+    message's trouble, whatever it is, never keeps the others of its batch from being sent."""
     failed = []
     for message_id in message_ids:
         try:
             deliver_email(message_id=message_id)
         except TemporarySendFailure:
             failed.append(message_id)
+        except Exception:  # retried on its own, where its error is reported
+            logger.exception("E-mail %s failed in its batch; it is retried on its own", message_id)
+            failed.append(message_id)
     return failed
+
+
+# A message never tried this long after it was written lost its delivery task (the broker was away
+# when it was queued, or a worker was stopped mid-batch); after the longer age it is left for an
+# administrator (the outbox in the admin lists what was not sent).
+STRANDED_AFTER = timedelta(minutes=15)
+STRANDED_UNTIL = timedelta(days=2)
+
+
+def stranded_emails(*, now: datetime | None = None) -> list[int]:
+    """The ids of messages written but never tried: the periodic job queues them again."""
+    now = now or timezone.now()
+    return list(
+        OutboundEmail.objects.filter(
+            state=OutboundEmail.State.QUEUED,
+            attempts=0,
+            created_at__lte=now - STRANDED_AFTER,
+            created_at__gte=now - STRANDED_UNTIL,
+        ).values_list("pk", flat=True)
+    )
 
 
 def resend_email(*, message: OutboundEmail) -> None:

@@ -36,3 +36,12 @@ def deliver_emails(*, message_ids: list[int]) -> int:
     for message_id in retry:
         deliver_email.apply_async(kwargs={"message_id": message_id}, countdown=30)
     return len(message_ids) - len(retry)
+
+
+@shared_task(name="participants.requeue_stranded_emails")
+def requeue_stranded_emails() -> int:
+    """The periodic job: messages whose delivery task was lost are given a new one."""
+    stranded = services.stranded_emails()
+    for start in range(0, len(stranded), services.DELIVERY_BATCH):
+        deliver_emails.delay(message_ids=stranded[start : start + services.DELIVERY_BATCH])
+    return len(stranded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -278,3 +279,59 @@ def test_queue_emails_sends_a_batch_a_few_per_task_and_retries_a_failure_on_its_
     # tried once in its batch, then by a task of its own, with its retries (run at once here, eagerly)
     # until the last attempt; the others in its batch were sent all the same
     assert (refused_message.state, refused_message.attempts) == (OutboundEmail.State.FAILED, services.MAX_SEND_ATTEMPTS)
+
+
+def test_a_batch_goes_on_past_a_message_that_raises_and_that_one_is_retried_alone(
+    django_capture_on_commit_callbacks, worker_keeps_retrying
+):
+    composed = [
+        services.compose_email(purpose="renewal_reminder", to=to, template="renewals/renewed",
+                               context={"holder": {"get_short_name": "Pat"}, "url": "https://cspo.test/"})
+        for to in ("ann@example.org", "ben@example.org", "cy@example.org")
+    ]  # fmt: skip
+    smtp = LocmemBackend.send_messages
+
+    def break_on_ben(backend, messages):
+        if messages[0].to == ["ben@example.org"]:
+            raise RuntimeError("a bug of ours, not the mail server's")
+        return smtp(backend, messages)
+
+    with (
+        mock.patch(SMTP_SEND, autospec=True, side_effect=break_on_ben),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.queue_emails(composed)
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "cy@example.org"]
+    assert OutboundEmail.objects.get(to="ben@example.org").state == OutboundEmail.State.QUEUED
+
+
+def test_a_message_with_an_address_no_server_takes_fails_at_once(participant, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        message = queue_offer_expired(participant)
+    OutboundEmail.objects.filter(pk=message.pk).update(to="pat@example.org\nBcc: everyone@example.org")
+
+    state = services.deliver_email(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert (state, message.state, message.attempts) == (OutboundEmail.State.FAILED, OutboundEmail.State.FAILED, 1)
+    assert message.last_error.startswith("BadHeaderError: Header values can't contain newlines")
+    assert mail.outbox == []
+
+
+def test_messages_whose_delivery_task_was_lost_are_queued_again(participant, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # the publish never happened
+        lost = queue_offer_expired(participant, dedup_key="lost")
+        recent = queue_offer_expired(participant, dedup_key="recent")
+        old = queue_offer_expired(participant, dedup_key="old")
+    now = timezone.now()
+    OutboundEmail.objects.filter(pk=lost.pk).update(created_at=now - timedelta(minutes=20))
+    OutboundEmail.objects.filter(pk=recent.pk).update(created_at=now - timedelta(minutes=5))  # its task may come
+    OutboundEmail.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=3))  # for an administrator
+
+    assert tasks.requeue_stranded_emails.delay().get(timeout=10) == 1
+
+    assert [(m.pk, m.state) for m in OutboundEmail.objects.filter(state=OutboundEmail.State.SENT)] == [
+        (lost.pk, OutboundEmail.State.SENT)
+    ]
+    assert len(mail.outbox) == 1
