@@ -3,7 +3,8 @@
 Everything cspo keeps in the cache (the catalogue's pages, the renewal policy, the dashboard's
 counts) can be read again from PostgreSQL, so Redis being down, restarting or unreachable must cost
 speed, never a page. Django's Redis backend raises instead; this one logs a warning and answers as
-if the key were missing (a read) or as if nothing was stored (a write). Sessions are kept in the
+if the key were missing (a read) or as if nothing was stored (a write), and leaves Redis alone for
+``AWAY_FOR`` seconds before trying it again. Sessions are kept in the
 database, not here, so a Redis outage signs nobody out and never brings back a session that was
 ended while it was away.
 """
@@ -11,6 +12,7 @@ ended while it was away.
 from __future__ import annotations
 
 import logging
+import time
 from functools import wraps
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -20,14 +22,25 @@ from redis.exceptions import RedisError
 logger = logging.getLogger("cspo.cache")
 
 
+# After a failure the cache is left alone this long: a Redis that hangs would otherwise cost every
+# call its timeout, several a page, and the log a traceback each.
+AWAY_FOR = 30.0
+
+
 def _forgiving(answer_when_away):
     def decorate(method):
         @wraps(method)
         def call(self, *args, **kwargs):
+            if time.monotonic() < self.away_until:
+                return answer_when_away(*args, **kwargs)
             try:
                 return method(self, *args, **kwargs)
             except RedisError:
-                logger.warning("The cache is unavailable (%s); going on without it", method.__name__, exc_info=True)
+                self.away_until = time.monotonic() + AWAY_FOR
+                logger.warning(
+                    "The cache is unavailable (%s); going on without it for %s s", method.__name__, AWAY_FOR,
+                    exc_info=True,
+                )  # fmt: skip
                 return answer_when_away(*args, **kwargs)
 
         return call
@@ -40,6 +53,8 @@ def _missing(key, default=None, version=None):
 
 
 class ForgivingRedisCache(RedisCache):
+    away_until = 0.0  # set by a failure; Django keeps one cache object per thread, across requests
+
     @_forgiving(_missing)
     def get(self, key, default=None, version=None):
         return super().get(key, default, version)

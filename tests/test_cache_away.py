@@ -86,3 +86,14 @@ def test_with_redis_there_the_cache_keeps_and_gives_back(settings):
     assert (computed, cache.get("counted")) == (7, 7)
     cache.delete_many(["kept", "counted"])
     assert cache.get("kept", "gone") == "gone"
+
+
+def test_after_a_failure_the_cache_is_left_alone_for_a_while(cache_away, caplog):
+    first = cache.get("policy", "from the database")
+    tried = len(caplog.records)
+    again = [cache.get("policy", "from the database") for _ in range(20)]
+
+    assert first == "from the database"
+    assert set(again) == {"from the database"}
+    assert tried == 1
+    assert len(caplog.records) == 1  # not tried again, so nothing more to report
