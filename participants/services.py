@@ -95,8 +95,9 @@ def queue_email(**composition) -> OutboundEmail | None:
     return _queue_composed(compose_email(**composition))
 
 
-# How many of a batch's messages one task sends: few enough that a slow mail server (EMAIL_TIMEOUT
-# each) cannot make a task outlive CELERY_TASK_TIME_LIMIT, enough that queueing them costs little.
+# How many of a batch's messages one task sends: enough that queueing them costs little, few enough
+# that a slow mail server (EMAIL_TIMEOUT a step) seldom makes a task outlive CELERY_TASK_TIME_LIMIT;
+# the messages of a task stopped mid-way are queued again by ``stranded_emails``' job.
 DELIVERY_BATCH = 10
 
 
@@ -212,11 +213,9 @@ def stranded_emails(*, now: datetime | None = None) -> list[int]:
 
 def resend_email(*, message: OutboundEmail) -> None:
     """An administrator sends a failed message again."""
-    from .tasks import deliver_email  # the task module imports this one
-
     failed = OutboundEmail.objects.filter(pk=message.pk, state=OutboundEmail.State.FAILED)
     if failed.update(state=OutboundEmail.State.QUEUED, attempts=0):  # a double click re-sends nothing
-        deliver_email.delay_on_commit(message_id=message.pk)
+        _deliver_after_commit(message)
 
 
 # --- Attendance and participation -------------------------------------------------------------
