@@ -177,7 +177,9 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "cspo.cache.ForgivingRedisCache",
-            "LOCATION": REDIS_URL,
+            # Its own Redis database in production (docker-compose.yml), so that evicting or flushing
+            # cached values can never touch the broker's queued tasks.
+            "LOCATION": env("REDIS_CACHE_URL") or REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

@@ -3,6 +3,9 @@ read from the database, a little slower (cspo/cache.py). With it there, values a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from uuid import uuid4
 
@@ -97,3 +100,16 @@ def test_after_a_failure_the_cache_is_left_alone_for_a_while(cache_away, caplog)
     assert set(again) == {"from the database"}
     assert tried == 1
     assert len(caplog.records) == 1  # not tried again, so nothing more to report
+
+
+def test_the_cache_can_have_a_redis_database_of_its_own():
+    """Production keeps the broker's queued tasks apart from the cache (docker-compose.yml)."""
+    show = "from django.conf import settings; print(settings.CACHES['default']['LOCATION'], settings.CELERY_BROKER_URL)"
+    env = {**os.environ, "REDIS_URL": "redis://redis:6379/0", "REDIS_CACHE_URL": "redis://redis:6379/1"}
+
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", show], env=env, capture_output=True, text=True, check=True,
+        cwd=django_settings.BASE_DIR,
+    ).stdout.splitlines()[-1].split()  # after the shell's own line about what it imported  # fmt: skip
+
+    assert shown == ["redis://redis:6379/1", "redis://redis:6379/0"]
