@@ -123,3 +123,20 @@ def test_an_administrator_sees_the_extension_on_the_certification(client, admini
 
     assert "Course extensions" in page
     assert "Jan. 10, 2027" in page  # the expiry it had before
+
+
+def test_the_activation_page_names_every_certification_it_extended(client, participant, trainer):
+    today = date.today()
+    certification_for(participant, trainer, activated_on=today - timedelta(days=300))
+    csm = CertificationFactory(
+        enrolment__participant=participant,
+        enrolment__workshop__course=CourseFactory(kind="CSM", title="Certified ScrumMaster"),
+        enrolment__workshop__lead_trainer=trainer,
+    )
+    services.activate(certification=csm, accept_license=True, today=today - timedelta(days=200))  # extends the CSPO
+    token = services.activation_token(advanced_certification(participant, trainer))
+
+    page = client.post(f"/activate/{token}/", {"accept": "on"}, follow=True).content.decode()
+
+    advanced = Certification.objects.get(course__kind="A-CSPO")
+    assert f"Your CSPO and CSM now run until {advanced.expires_on:%-d %B %Y} as well." in page
