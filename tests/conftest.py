@@ -20,9 +20,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """A connection closes when its request ends (CONN_MAX_AGE 0). Kept open, a live_server thread
-    holds its own between a browser's keep-alive requests, and one still open when the test session
-    ends stops the test database from being dropped (seen once in CI)."""
+    """Connections close when their request ends (CONN_MAX_AGE 0), so no live_server thread keeps
+    one between a browser's requests; and each is named after its xdist worker, so that a session
+    still open when the test database is dropped says whose it is (``django_db_setup`` below)."""
     from django.conf import settings
 
     for database in settings.DATABASES.values():
