@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from workshops.models import Enrolment, Workshop, WorkshopSession
 
-from .models import AttendanceMark, MarkChange
+from .models import AttendanceMark, MarkChange, UnderstandingConfirmation, User
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,42 @@ def attendance_sheet(workshop: Workshop, *, now: datetime | None = None) -> dict
         "rows": [_row(e, sessions, by_enrolment[e.pk], minimum, now, days, sheet_url) for e in enrolments],
         "needs_reason": workshop.changes_need_a_reason,
     }
+
+
+def _sheet_fingerprint_sql() -> tuple[str, str]:
+    session, enrolment = WorkshopSession._meta.db_table, Enrolment._meta.db_table
+    user, understanding = User._meta.db_table, UnderstandingConfirmation._meta.db_table
+    mark = AttendanceMark._meta.db_table
+    sessions = (
+        f"SELECT id, starts_at, ends_at, CASE WHEN starts_at <= %s THEN 1 ELSE 0 END FROM {session}"
+        " WHERE workshop_id = %s ORDER BY starts_at, id"
+    )
+    rows = (
+        f"SELECT e.id, u.full_name, c.demonstrated, c.reason, m.session_id, m.presence, m.late_minutes,"
+        f" m.left_early_minutes, m.participated, m.note FROM {enrolment} e"
+        f" JOIN {user} u ON u.id = e.participant_id"
+        f" LEFT JOIN {understanding} c ON c.enrolment_id = e.id"
+        f" LEFT JOIN {mark} m ON m.enrolment_id = e.id"
+        " WHERE e.workshop_id = %s AND e.status = %s ORDER BY e.id, m.session_id"
+    )
+    return sessions, rows
+
+
+SHEET_FINGERPRINT_SQL = _sheet_fingerprint_sql()
+
+
+def sheet_fingerprint(workshop: Workshop, *, now: datetime) -> tuple:
+    """Every value the sheet's table shows, read as plain rows in two queries (no models built): the
+    key under which the rendered table is kept (``cspo.regions``). Whatever changes a mark, a name, an
+    understanding, an enrolment or a session, by any path, changes it; so does a session starting."""
+    sessions_sql, rows_sql = SHEET_FINGERPRINT_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sessions_sql, [now, workshop.pk])
+        sessions = cursor.fetchall()
+        cursor.execute(rows_sql, [workshop.pk, Enrolment.Status.ENROLLED])
+        rows = cursor.fetchall()
+    shown = (workshop.pk, workshop.time_zone, workshop.changes_need_a_reason, workshop.course.minimum_contact_hours)
+    return shown, sessions, rows
 
 
 def sessions_of(workshop: Workshop) -> list[WorkshopSession]:

@@ -5,9 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from certification.queries import certifications_of
+from cspo.regions import kept_region, source_digest
 from workshops.models import Enrolment
 from workshops.permissions import get_managed_workshop
 from workshops.queries import enrolments_of
@@ -48,10 +51,31 @@ def _sheet_parts(request, pk: int, enrolment_pk: int | None = None):
     return workshop, enrolment
 
 
+# What renders the sheet's table: a change to any of these retires every kept table (cspo/regions.py).
+SHEET_CODE = source_digest("templates/participants/sheet.html", "participants/templatetags/attendance_sheet.py",
+                           "participants/queries.py", "workshops/templatetags/durations.py")  # fmt: skip
+
+
+def _sheet_context(request, workshop) -> dict:
+    """The sheet's table, kept between changes: a trainer's reload, a co-trainer's page and the room's
+    tablets read it again without building 200 rows and 160 cell forms while no mark changed."""
+    now = timezone.now()
+
+    def render_table(csrf_token: str) -> str:
+        context = queries.attendance_sheet(workshop, now=now) | {"csrf_token": csrf_token}
+        return render_to_string("participants/sheet.html#table", context)
+
+    table = kept_region(
+        request, name=f"sheet:{workshop.pk}", code=SHEET_CODE, render=render_table,
+        fingerprint=lambda: queries.sheet_fingerprint(workshop, now=now),
+    )  # fmt: skip
+    return {"workshop": workshop, "table": table, "needs_reason": workshop.changes_need_a_reason}
+
+
 @trainer_required
 def sheet(request, pk: int):
     workshop, _ = _sheet_parts(request, pk)
-    return render(request, "participants/sheet.html", queries.attendance_sheet(workshop))
+    return render(request, "participants/sheet.html", _sheet_context(request, workshop))
 
 
 def _answer_with_row(
@@ -121,7 +145,7 @@ def mark_session_present(request, pk: int, session_pk: int):
     else:
         messages.success(request, f"{count} marked present for {session.local_starts_at:%a %-d %b}.")
     if request.htmx:
-        return render(request, "participants/sheet.html#sheet", queries.attendance_sheet(workshop))
+        return render(request, "participants/sheet.html#sheet", _sheet_context(request, workshop))
     return redirect("participants:sheet", pk=workshop.pk)
 
 
