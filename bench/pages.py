@@ -205,7 +205,7 @@ def read_facts(targets: Targets) -> Facts:
 
 # --- The pages ---------------------------------------------------------------------------------------
 
-KEYS = ["baseline", "sheet", "cell", "catalogue", "certifications", "trainer_home", "ledger", "verify", "dashboard",
+KEYS = ["baseline", "sheet", "sheet_cold", "cell", "catalogue", "certifications", "trainer_home", "ledger", "verify", "dashboard",
         "dashboard_cold", "pdf"]  # fmt: skip
 SHEET_ROW = b'<th scope="row" class="sheet-person">'
 SHEET_CELL = b'class="cell-form"'
@@ -300,6 +300,10 @@ def pages(facts: Facts, cells: dict[str, list[str]]) -> list[Page]:
             name, "trainer", get(sheet(t.sheet_workshop), sheet_of(SHEET_PARTICIPANTS, SHEET_SESSIONS)),
             f"{SHEET_PARTICIPANTS} participant rows, {SHEET_PARTICIPANTS * SHEET_SESSIONS} cell forms", PAGE,
             "small_trainer", get(sheet(t.small_sheet_workshop), sheet_of(10, 2)), "10 × 2 sheet")),
+        ("Attendance sheet, its table rendered (one browser; the cache emptied before each request, as after "
+         "a change)", lambda name: Page(
+            name, "trainer", uncached(get(sheet(t.sheet_workshop), sheet_of(SHEET_PARTICIPANTS, SHEET_SESSIONS))),
+            "the table read and rendered for this request", browsers=1, requests=30)),
         ("Attendance sheet: one cell save (htmx)", lambda name: Page(
             name, "trainer", cell_save(cells["sheet"]), "the cell comes back saved", FAST,
             "small_trainer", cell_save(cells["small_sheet"]), "10 × 2 sheet")),
