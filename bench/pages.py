@@ -205,8 +205,8 @@ def read_facts(targets: Targets) -> Facts:
 
 # --- The pages ---------------------------------------------------------------------------------------
 
-KEYS = ["baseline", "sheet", "sheet_cold", "cell", "catalogue", "certifications", "trainer_home", "ledger", "verify", "dashboard",
-        "dashboard_cold", "pdf"]  # fmt: skip
+KEYS = ["baseline", "sheet", "sheet_cold", "cell", "catalogue", "certifications", "trainer_home", "ledger", "verify",
+        "dashboard", "dashboard_cold", "pdf"]  # fmt: skip
 SHEET_ROW = b'<th scope="row" class="sheet-person">'
 SHEET_CELL = b'class="cell-form"'
 CARD = b'<li class="card">'

@@ -1,17 +1,19 @@
 """A rendered region of a page, kept in the cache under a fingerprint of everything it shows.
 
 A page that is read far more often than it changes (the attendance sheet between two marks) keeps the
-HTML of its costly region. The key is a digest of a *fingerprint*: the values the region shows, read
-from the database by one cheap query with no models built, so a kept region is the one the database
-holds now, whoever changed it and however (a service, the admin site, a bulk update). Nothing has to
-remember to invalidate it; a change simply asks for another key.
+HTML of its costly region with a digest of its *fingerprint*: the values the region shows, read from
+the database by cheap queries with no models built. A kept region answers only while the fingerprint
+read now has the same digest, so it is the one the database holds now, whoever changed it and however
+(a service, the admin site, a bulk update). Nothing has to remember to invalidate it.
 
 1. **Same snapshot.** On a miss, the fingerprint is read again and the region rendered inside one
    REPEATABLE READ transaction (PostgreSQL), so the HTML kept under a fingerprint is the one that
    fingerprint describes, even when someone writes in between.
-2. **Same code.** The key carries a digest of the source that renders the region (its template and
+2. **Same code.** The cache key carries a digest of the source that renders the region (its template and
    Python), so a deployment never serves markup written by the code before it.
-3. **Nobody's own.** A region is rendered with a placeholder for the CSRF token, which is put back
+3. **One copy.** A region is kept once, as last rendered with its fingerprint's digest: a change
+   replaces it rather than adding another.
+4. **Nobody's own.** A region is rendered with a placeholder for the CSRF token, which is put back
    with the asking person's own token on every request. Anything else personal stays outside it.
 
 The cache is a speed-up, never a condition: when it is away (``cspo.cache`` answers as if it were
@@ -65,16 +67,20 @@ def kept_region(
     render: Callable[[str], str],
 ) -> SafeString:
     """The region ``name``, rendered by ``render(csrf_token)`` from the database, or kept from an earlier
-    request whose ``fingerprint()`` was the same. ``code`` is the ``source_digest`` of what renders it."""
-    html = cache.get(_key(name, code, fingerprint()))
+    request whose ``fingerprint()`` was the same. ``code`` is the ``source_digest`` of what renders it.
+    One entry a region (the latest rendered, with its fingerprint's digest), so the cache holds no
+    outdated copies: a sheet changed a hundred times is kept once."""
+    key = f"regions:{name}:{code}"
+    kept = cache.get(key)
+    html = kept[1] if kept is not None and kept[0] == _digest(fingerprint()) else None
     if html is None:
         with one_snapshot():
             found = fingerprint()
             html = render(CSRF_PLACEHOLDER)
-        cache.set(_key(name, code, found), html, timeout=KEEP_FOR)
+        cache.set(key, (_digest(found), html), timeout=KEEP_FOR)
     # Rendered by our templates, every value escaped there.
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
-def _key(name: str, code: str, fingerprint: object) -> str:
-    return f"regions:{name}:{code}:{hashlib.sha256(repr(fingerprint).encode()).hexdigest()}"
+def _digest(fingerprint: object) -> str:
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()

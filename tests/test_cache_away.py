@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from renewals.models import RenewalPolicy
 from tests.factories import PASSWORD, UserFactory, certification_for
+from tests.participants.test_sheet_pages import _full_sheet
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +114,14 @@ def test_the_cache_can_have_a_redis_database_of_its_own():
     ).stdout.splitlines()[-1].split()  # after the shell's own line about what it imported  # fmt: skip
 
     assert shown == ["redis://redis:6379/1", "redis://redis:6379/0"]
+
+
+def test_without_the_cache_the_attendance_sheet_is_rendered_for_every_request(login, cache_away, trainer, caplog):
+    workshop = _full_sheet(trainer, 3, 2)
+    client = login(trainer)
+
+    pages = [client.get(f"/trainer/workshops/{workshop.pk}/sheet/") for _ in range(2)]
+
+    assert [page.status_code for page in pages] == [200, 200]
+    assert all(page.content.count(b'class="cell-form"') == 6 for page in pages)
+    assert "The cache is unavailable" in caplog.text

@@ -249,3 +249,13 @@ def test_a_kept_table_and_its_fingerprint_are_read_in_one_snapshot(trainer):
 
     assert first == second
     assert AttendanceMark.objects.get(pk=mark.pk).note == "Written meanwhile"
+
+
+def test_a_sheet_is_kept_once_however_often_it_changes(login, trainer):
+    workshop = _full_sheet(trainer, 4, 2)
+    client = login(trainer)
+    for note in ["one", "two", "three"]:
+        _marks(workshop).update(note=note)
+        assert f'value="{note}"' in _sheet(client, workshop)
+
+    assert len([key for key in cache._cache if "regions:sheet:" in key]) == 1  # the tests' LocMemCache
