@@ -9,8 +9,9 @@ read now has the same digest, so it is the one the database holds now, whoever c
 1. **Same snapshot.** On a miss, the fingerprint is read again and the region rendered inside one
    REPEATABLE READ transaction (PostgreSQL), so the HTML kept under a fingerprint is the one that
    fingerprint describes, even when someone writes in between.
-2. **Same code.** The cache key carries a digest of the source that renders the region (its template and
-   Python), so a deployment never serves markup written by the code before it.
+2. **Same code.** The cache key carries a digest of the source that renders the region (its template,
+   models and Python) and of this module, so a deployment never serves markup written by the code
+   before it.
 3. **One copy.** A region is kept once, as last rendered with its fingerprint's digest: a change
    replaces it rather than adding another.
 4. **Nobody's own.** A region is rendered with a placeholder for the CSRF token, which is put back
@@ -46,6 +47,9 @@ def source_digest(*paths: str) -> str:
     return digest.hexdigest()[:16]
 
 
+OWN_CODE = source_digest("cspo/regions.py")  # how an entry is stored
+
+
 @contextmanager
 def one_snapshot():
     """Every read inside sees the database as it was at the first one. Inside an enclosing transaction
@@ -70,7 +74,7 @@ def kept_region(
     request whose ``fingerprint()`` was the same. ``code`` is the ``source_digest`` of what renders it.
     One entry a region (the latest rendered, with its fingerprint's digest), so the cache holds no
     outdated copies: a sheet changed a hundred times is kept once."""
-    key = f"regions:{name}:{code}"
+    key = f"regions:{name}:{code}:{OWN_CODE}"
     kept = cache.get(key)
     html = kept[1] if kept is not None and kept[0] == _digest(fingerprint()) else None
     if html is None:

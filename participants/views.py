@@ -53,7 +53,8 @@ def _sheet_parts(request, pk: int, enrolment_pk: int | None = None):
 
 # What renders the sheet's table: a change to any of these retires every kept table (cspo/regions.py).
 SHEET_CODE = source_digest("templates/participants/sheet.html", "participants/templatetags/attendance_sheet.py",
-                           "participants/queries.py", "workshops/templatetags/durations.py")  # fmt: skip
+                           "participants/queries.py", "participants/models.py", "participants/urls.py",
+                           "workshops/models.py", "workshops/templatetags/durations.py")  # fmt: skip
 
 
 def _sheet_context(request, workshop) -> dict:

@@ -12,12 +12,13 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
 
-from cspo.regions import one_snapshot
+from cspo.regions import kept_region
 from participants.models import AttendanceMark, UnderstandingConfirmation, User
-from participants.queries import sheet_fingerprint
+from participants.queries import attendance_sheet, sheet_fingerprint
 from tests.pages import texts_of
 from tests.participants.test_sheet_pages import HTMX, _full_sheet
 from workshops.models import Course, Enrolment, Workshop, WorkshopSession
@@ -232,23 +233,40 @@ def test_a_session_starting_changes_what_the_table_shows(trainer):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="REPEATABLE READ is PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
-def test_a_kept_table_and_its_fingerprint_are_read_in_one_snapshot(trainer):
-    workshop = _full_sheet(trainer, 3, 2)
+def test_a_mark_saved_while_the_table_is_rendered_shows_on_the_next_sheet(trainer, rf):
+    """The table and the fingerprint it is kept with are read in one snapshot: a co-trainer's mark
+    committed in the middle of a rendering is not in that table, so its fingerprint must not be either."""
+    workshop = Workshop.objects.select_related("course").get(pk=_full_sheet(trainer, 3, 2).pk)
     _, mark = _first(workshop)
+    request = rf.get("/")
 
-    def write_meanwhile():
+    def co_trainer_saves_a_note():
         AttendanceMark.objects.filter(pk=mark.pk).update(note="Written meanwhile")
         connection.close()
 
-    with one_snapshot():
-        first = sheet_fingerprint(workshop, now=timezone.now())
-        writer = threading.Thread(target=write_meanwhile)
+    def render_while_a_mark_is_saved(csrf_token: str) -> str:
+        table = _render_table(workshop, csrf_token)  # the snapshot is taken by the first read
+        writer = threading.Thread(target=co_trainer_saves_a_note)
         writer.start()
         writer.join()
-        second = sheet_fingerprint(workshop, now=timezone.now())
+        return table + _render_table(workshop, csrf_token)  # read again: the same snapshot
 
-    assert first == second
-    assert AttendanceMark.objects.get(pk=mark.pk).note == "Written meanwhile"
+    def page(render) -> str:
+        return kept_region(
+            request, name="sheet-test", code="test", render=render,
+            fingerprint=lambda: sheet_fingerprint(workshop, now=timezone.now()),
+        )  # fmt: skip
+
+    during = page(render_while_a_mark_is_saved)
+    after = page(lambda csrf_token: _render_table(workshop, csrf_token))
+
+    assert "Written meanwhile" not in during
+    assert "Written meanwhile" in after
+
+
+def _render_table(workshop, csrf_token: str) -> str:
+    context = attendance_sheet(workshop, now=timezone.now()) | {"csrf_token": csrf_token}
+    return render_to_string("participants/sheet.html#table", context)
 
 
 def test_a_sheet_is_kept_once_however_often_it_changes(login, trainer):
@@ -259,3 +277,18 @@ def test_a_sheet_is_kept_once_however_often_it_changes(login, trainer):
         assert f'value="{note}"' in _sheet(client, workshop)
 
     assert len([key for key in cache._cache if "regions:sheet:" in key]) == 1  # the tests' LocMemCache
+
+
+def test_a_table_kept_by_the_code_before_a_deployment_is_not_served_by_the_code_after_it(trainer, rf):
+    workshop = Workshop.objects.select_related("course").get(pk=_full_sheet(trainer, 2, 2).pk)
+    request = rf.get("/")
+
+    def page(code: str, markup: str) -> str:
+        return kept_region(
+            request, name="sheet-test", code=code, render=lambda csrf_token: markup,
+            fingerprint=lambda: sheet_fingerprint(workshop, now=timezone.now()),
+        )  # fmt: skip
+
+    assert page("release-1", "<table>old</table>") == "<table>old</table>"
+    assert page("release-1", "<table>never drawn</table>") == "<table>old</table>"
+    assert page("release-2", "<table>new</table>") == "<table>new</table>"
