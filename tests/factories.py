@@ -10,6 +10,7 @@ from django.utils import timezone
 from certification.models import Certification, Submission
 from certification.services import activate
 from participants.models import User
+from participants.services import confirm_understanding, record_mark
 from renewals.models import RenewalLevel, SeuCategory, SeuEntry
 from workshops.models import Course, Enrolment, Workshop, WorkshopSession
 
@@ -129,3 +130,31 @@ class SeuEntryFactory(factory.django.DjangoModelFactory):
     hours = Decimal("2")
     title = factory.Sequence(lambda n: f"Product discovery webinar {n}")
     confirmed_at = factory.LazyFunction(timezone.now)
+
+
+def workshop_with_daily_sessions(*hours: float, days_from_now: int = -10, status=Workshop.Status.RUNNING, **fields):
+    """A workshop with one session a day, each lasting ``hours``, the first ``days_from_now`` away."""
+    workshop = WorkshopFactory(status=status, **fields)
+    first = timezone.now().replace(microsecond=0) + timedelta(days=days_from_now)
+    sessions = [
+        WorkshopSessionFactory(
+            workshop=workshop, starts_at=first + timedelta(days=day), ends_at=first + timedelta(days=day, hours=length)
+        )
+        for day, length in enumerate(hours)
+    ]
+    return workshop, sessions
+
+
+def marked_sheet(trainer, participants: int, sessions: int) -> Workshop:
+    """A running workshop of ``trainer`` with a 7-hour session a day: marks in most cells (one in three
+    left empty), and half the rows with understanding confirmed, all through the services."""
+    workshop, days = workshop_with_daily_sessions(*[7] * sessions, lead_trainer=trainer)
+    presences = [("present", 0), ("late", 15), ("left_early", 30), ("absent", 0)]
+    for row, enrolment in enumerate(EnrolmentFactory.create_batch(participants, workshop=workshop)):
+        for column, session in enumerate(days):
+            if (row + column) % 3:
+                presence, minutes = presences[(row + column) % 4]
+                record_mark(enrolment=enrolment, session=session, by=trainer, presence=presence, minutes=minutes)
+        if row % 2:
+            confirm_understanding(enrolment=enrolment, by=trainer, demonstrated=True)
+    return workshop

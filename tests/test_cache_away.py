@@ -15,8 +15,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from renewals.models import RenewalPolicy
-from tests.factories import PASSWORD, UserFactory, certification_for
-from tests.participants.test_sheet_pages import _full_sheet
+from tests.factories import PASSWORD, UserFactory, certification_for, marked_sheet
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +116,7 @@ def test_the_cache_can_have_a_redis_database_of_its_own():
 
 
 def test_without_the_cache_the_attendance_sheet_is_rendered_for_every_request(login, cache_away, trainer, caplog):
-    workshop = _full_sheet(trainer, 3, 2)
+    workshop = marked_sheet(trainer, 3, 2)
     client = login(trainer)
 
     pages = [client.get(f"/trainer/workshops/{workshop.pk}/sheet/") for _ in range(2)]

@@ -16,30 +16,23 @@ from django.utils import timezone
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
 from participants.queries import attendance_sheet, mark_history, sheet_row
 from participants.services import confirm_understanding, mark_everyone_present, record_mark
-from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
+from tests.factories import (
+    EnrolmentFactory,
+    UserFactory,
+    WorkshopFactory,
+    WorkshopSessionFactory,
+    workshop_with_daily_sessions,
+)
 from workshops.models import Enrolment, Workshop
 from workshops.services import advance_workshop_statuses
 
 pytestmark = pytest.mark.django_db
 
 
-def _workshop(*hours: float, days_from_now: int = -10, status=Workshop.Status.RUNNING, **fields):
-    """A workshop with one session a day, each lasting ``hours``, the first ``days_from_now`` away."""
-    workshop = WorkshopFactory(status=status, **fields)
-    first = timezone.now().replace(microsecond=0) + timedelta(days=days_from_now)
-    sessions = [
-        WorkshopSessionFactory(
-            workshop=workshop, starts_at=first + timedelta(days=day), ends_at=first + timedelta(days=day, hours=length)
-        )
-        for day, length in enumerate(hours)
-    ]
-    return workshop, sessions
-
-
 @pytest.fixture
 def two_days(trainer):
     """Two seven-hour sessions, both over: 14 h, the CSPO minimum."""
-    return _workshop(7, 7, lead_trainer=trainer)
+    return workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
 
 
 @pytest.fixture
@@ -109,7 +102,9 @@ def test_record_mark_refuses_participation_when_absent(trainer, two_days, enrolm
 
 
 def test_record_mark_refuses_a_session_that_has_not_started(trainer, participant):
-    workshop, (future,) = _workshop(7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer)
+    workshop, (future,) = workshop_with_daily_sessions(
+        7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer
+    )
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     with pytest.raises(ValidationError) as refusal:
@@ -120,7 +115,9 @@ def test_record_mark_refuses_a_session_that_has_not_started(trainer, participant
 
 
 def test_record_mark_accepts_a_session_once_it_has_started(trainer, participant):
-    workshop, (session,) = _workshop(7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer)
+    workshop, (session,) = workshop_with_daily_sessions(
+        7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer
+    )
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     mark = record_mark(
@@ -142,7 +139,7 @@ def test_record_mark_refuses_someone_not_enrolled(trainer, two_days, status):
 
 
 def test_record_mark_refuses_a_cancelled_workshop(trainer, participant):
-    workshop, (monday,) = _workshop(7, status=Workshop.Status.CANCELLED, lead_trainer=trainer)
+    workshop, (monday,) = workshop_with_daily_sessions(7, status=Workshop.Status.CANCELLED, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     with pytest.raises(ValidationError) as refusal:
@@ -223,7 +220,7 @@ def test_record_mark_on_one_cell_by_two_trainers_keeps_the_later_and_both_in_the
 
 
 def test_record_mark_after_completion_without_a_reason_is_refused(trainer, participant):
-    workshop, (monday, _) = _workshop(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     with pytest.raises(ValidationError) as refusal:
@@ -235,7 +232,7 @@ def test_record_mark_after_completion_without_a_reason_is_refused(trainer, parti
 
 
 def test_record_mark_after_completion_records_the_reason(trainer, participant):
-    workshop, (monday, _) = _workshop(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     record_mark(enrolment=enrolment, session=monday, by=trainer, presence="present", reason=" Sign-in sheet found ")
@@ -274,7 +271,9 @@ def test_mark_everyone_present_a_second_time_marks_nobody(trainer, two_days, enr
 
 
 def test_mark_everyone_present_refuses_a_session_that_has_not_started(trainer, participant):
-    workshop, (future,) = _workshop(7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer)
+    workshop, (future,) = workshop_with_daily_sessions(
+        7, days_from_now=2, status=Workshop.Status.PUBLISHED, lead_trainer=trainer
+    )
     EnrolmentFactory(workshop=workshop, participant=participant)
 
     with pytest.raises(ValidationError):
@@ -314,7 +313,7 @@ def test_progress_is_at_risk_when_late_minutes_leave_it_short(trainer, two_days,
 
 
 def test_progress_is_on_track_while_the_unmarked_sessions_can_still_reach_the_minimum(trainer, participant):
-    workshop, (monday, tuesday, _) = _workshop(7, 7, 7, lead_trainer=trainer)
+    workshop, (monday, tuesday, _) = workshop_with_daily_sessions(7, 7, 7, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
     record_mark(enrolment=enrolment, session=monday, by=trainer, presence="absent")
     record_mark(enrolment=enrolment, session=tuesday, by=trainer, presence="present")
@@ -329,7 +328,7 @@ def test_progress_is_on_track_while_the_unmarked_sessions_can_still_reach_the_mi
 
 
 def test_progress_counts_the_sessions_participated_in(trainer, participant):
-    workshop, sessions = _workshop(7, 7, 7, lead_trainer=trainer)
+    workshop, sessions = workshop_with_daily_sessions(7, 7, 7, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
     record_mark(enrolment=enrolment, session=sessions[0], by=trainer, presence="present", participated=True)
     record_mark(enrolment=enrolment, session=sessions[1], by=trainer, presence="late", minutes=5)
@@ -390,7 +389,9 @@ def test_confirm_understanding_changed_to_demonstrated_drops_the_reason(trainer,
 
 
 def test_confirm_understanding_is_refused_before_the_workshop_starts(trainer, participant):
-    workshop, _ = _workshop(7, 7, days_from_now=3, status=Workshop.Status.PUBLISHED, lead_trainer=trainer)
+    workshop, _ = workshop_with_daily_sessions(
+        7, 7, days_from_now=3, status=Workshop.Status.PUBLISHED, lead_trainer=trainer
+    )
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
 
     with pytest.raises(ValidationError) as refusal:
@@ -404,7 +405,7 @@ def test_confirm_understanding_is_refused_before_the_workshop_starts(trainer, pa
 
 
 def test_advance_workshop_statuses_starts_a_published_workshop_when_its_first_session_starts():
-    workshop, (first, _) = _workshop(7, 7, days_from_now=1, status=Workshop.Status.PUBLISHED)
+    workshop, (first, _) = workshop_with_daily_sessions(7, 7, days_from_now=1, status=Workshop.Status.PUBLISHED)
 
     before = advance_workshop_statuses(now=first.starts_at - timedelta(seconds=1))
     workshop.refresh_from_db()
@@ -417,7 +418,7 @@ def test_advance_workshop_statuses_starts_a_published_workshop_when_its_first_se
 
 
 def test_advance_workshop_statuses_completes_a_running_workshop_a_day_after_its_last_session_ends():
-    workshop, (_, last) = _workshop(7, 7, days_from_now=-1, status=Workshop.Status.RUNNING)
+    workshop, (_, last) = workshop_with_daily_sessions(7, 7, days_from_now=-1, status=Workshop.Status.RUNNING)
 
     # The trainer has a day after the last session to finish the sheet before changes need a reason.
     before = advance_workshop_statuses(now=last.ends_at + timedelta(hours=24) - timedelta(seconds=1))
@@ -431,7 +432,7 @@ def test_advance_workshop_statuses_completes_a_running_workshop_a_day_after_its_
 
 
 def test_advance_workshop_statuses_keeps_a_workshop_running_during_its_last_session():
-    workshop, (_, last) = _workshop(7, 7, days_from_now=-1, status=Workshop.Status.RUNNING)
+    workshop, (_, last) = workshop_with_daily_sessions(7, 7, days_from_now=-1, status=Workshop.Status.RUNNING)
 
     changed = advance_workshop_statuses(now=last.starts_at + timedelta(hours=1))
     workshop.refresh_from_db()
@@ -441,7 +442,7 @@ def test_advance_workshop_statuses_keeps_a_workshop_running_during_its_last_sess
 
 @pytest.mark.parametrize("status", [Workshop.Status.DRAFT, Workshop.Status.CANCELLED, Workshop.Status.COMPLETED])
 def test_advance_workshop_statuses_leaves_drafts_cancelled_and_completed_workshops_alone(status):
-    workshop, (_, last) = _workshop(7, 7, days_from_now=-5, status=status)
+    workshop, (_, last) = workshop_with_daily_sessions(7, 7, days_from_now=-5, status=status)
 
     changed = advance_workshop_statuses(now=last.ends_at + timedelta(days=1))
     workshop.refresh_from_db()
@@ -476,7 +477,7 @@ def _wait_until_another_connection_waits_for_a_lock() -> None:
 def test_record_mark_by_two_trainers_at_once_on_an_empty_cell_keeps_the_later_and_both_in_the_history(
     transactional_db, trainer, other_trainer, participant
 ):
-    workshop, (monday, _) = _workshop(7, 7, lead_trainer=trainer)
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
     workshop.co_trainers.add(other_trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
     problems = []

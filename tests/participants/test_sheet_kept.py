@@ -19,8 +19,9 @@ from django.utils import timezone
 from cspo.regions import kept_region
 from participants.models import AttendanceMark, UnderstandingConfirmation, User
 from participants.queries import attendance_sheet, sheet_fingerprint
+from tests.factories import marked_sheet
 from tests.pages import texts_of
-from tests.participants.test_sheet_pages import HTMX, _full_sheet
+from tests.participants.test_sheet_pages import HTMX
 from workshops.models import Course, Enrolment, Workshop, WorkshopSession
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def _minimum(workshop):
      _status, _time_zone, _minimum],
 )  # fmt: skip
 def test_a_change_made_any_way_shows_on_the_next_sheet(login, trainer, change):
-    workshop = _full_sheet(trainer, 6, 3)
+    workshop = marked_sheet(trainer, 6, 3)
     client = login(trainer)
     before = _sheet(client, workshop)
     assert _sheet(client, workshop) == before  # kept, and the same page
@@ -126,7 +127,7 @@ def test_a_change_made_any_way_shows_on_the_next_sheet(login, trainer, change):
 
 
 def test_a_changed_reason_for_not_demonstrating_understanding_shows_on_the_next_sheet(login, trainer):
-    workshop = _full_sheet(trainer, 4, 2)
+    workshop = marked_sheet(trainer, 4, 2)
     enrolment = _first(workshop)[0]
     UnderstandingConfirmation.objects.update_or_create(
         enrolment=enrolment, defaults={"demonstrated": False, "reason": "Left early", "confirmed_by": trainer}
@@ -140,7 +141,7 @@ def test_a_changed_reason_for_not_demonstrating_understanding_shows_on_the_next_
 
 
 def test_a_removed_mark_leaves_its_cell_empty_on_the_next_sheet(login, trainer):
-    workshop = _full_sheet(trainer, 6, 3)
+    workshop = marked_sheet(trainer, 6, 3)
     client = login(trainer)
     marked = len(re.findall(r'<option value="(?:present|late|left_early|absent)" selected>', _sheet(client, workshop)))
 
@@ -151,7 +152,7 @@ def test_a_removed_mark_leaves_its_cell_empty_on_the_next_sheet(login, trainer):
 
 
 def test_a_mark_saved_on_the_sheet_shows_on_the_co_trainers_kept_sheet(login, client, trainer, other_trainer):
-    workshop = _full_sheet(trainer, 6, 3)
+    workshop = marked_sheet(trainer, 6, 3)
     workshop.co_trainers.add(other_trainer)
     co_trainer = Client()
     co_trainer.force_login(other_trainer)
@@ -171,7 +172,7 @@ def test_a_mark_saved_on_the_sheet_shows_on_the_co_trainers_kept_sheet(login, cl
 
 
 def test_each_trainer_gets_their_own_csrf_token_in_a_kept_sheet_and_can_save_with_it(trainer, other_trainer):
-    workshop = _full_sheet(trainer, 4, 2)
+    workshop = marked_sheet(trainer, 4, 2)
     workshop.co_trainers.add(other_trainer)
     lead, co_trainer = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
     lead.force_login(trainer)
@@ -200,7 +201,7 @@ def _table_token(page: str) -> str:
 
 
 def test_a_kept_table_is_the_one_the_database_renders_now(login, trainer):
-    workshop = _full_sheet(trainer, 8, 4)
+    workshop = marked_sheet(trainer, 8, 4)
     client = login(trainer)
     kept = _table(_sheet(client, workshop))
     assert _table(_sheet(client, workshop)) == kept
@@ -211,7 +212,7 @@ def test_a_kept_table_is_the_one_the_database_renders_now(login, trainer):
 
 
 def test_another_trainer_is_refused_a_kept_sheet(login, trainer, other_trainer):
-    workshop = _full_sheet(trainer, 4, 2)
+    workshop = marked_sheet(trainer, 4, 2)
     _sheet(login(trainer), workshop)
 
     refused = login(other_trainer).get(f"/trainer/workshops/{workshop.pk}/sheet/")
@@ -220,7 +221,7 @@ def test_another_trainer_is_refused_a_kept_sheet(login, trainer, other_trainer):
 
 
 def test_a_session_starting_changes_what_the_table_shows(trainer):
-    workshop = _full_sheet(trainer, 2, 2)
+    workshop = marked_sheet(trainer, 2, 2)
     later = WorkshopSession.objects.filter(workshop=workshop).order_by("-starts_at").first()
     WorkshopSession.objects.filter(pk=later.pk).update(
         starts_at=timezone.now() + timedelta(hours=1), ends_at=timezone.now() + timedelta(hours=8)
@@ -236,7 +237,7 @@ def test_a_session_starting_changes_what_the_table_shows(trainer):
 def test_a_mark_saved_while_the_table_is_rendered_shows_on_the_next_sheet(trainer, rf):
     """The table and the fingerprint it is kept with are read in one snapshot: a co-trainer's mark
     committed in the middle of a rendering is not in that table, so its fingerprint must not be either."""
-    workshop = Workshop.objects.select_related("course").get(pk=_full_sheet(trainer, 3, 2).pk)
+    workshop = Workshop.objects.select_related("course").get(pk=marked_sheet(trainer, 3, 2).pk)
     _, mark = _first(workshop)
     request = rf.get("/")
 
@@ -270,7 +271,7 @@ def _render_table(workshop, csrf_token: str) -> str:
 
 
 def test_a_sheet_is_kept_once_however_often_it_changes(login, trainer):
-    workshop = _full_sheet(trainer, 4, 2)
+    workshop = marked_sheet(trainer, 4, 2)
     client = login(trainer)
     for note in ["one", "two", "three"]:
         _marks(workshop).update(note=note)
@@ -280,7 +281,7 @@ def test_a_sheet_is_kept_once_however_often_it_changes(login, trainer):
 
 
 def test_a_table_kept_by_the_code_before_a_deployment_is_not_served_by_the_code_after_it(trainer, rf):
-    workshop = Workshop.objects.select_related("course").get(pk=_full_sheet(trainer, 2, 2).pk)
+    workshop = Workshop.objects.select_related("course").get(pk=marked_sheet(trainer, 2, 2).pk)
     request = rf.get("/")
 
     def page(code: str, markup: str) -> str:

@@ -9,30 +9,22 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
-from participants.services import confirm_understanding, record_mark
-from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
+from participants.services import record_mark
+from tests.factories import (
+    EnrolmentFactory,
+    UserFactory,
+    WorkshopSessionFactory,
+    marked_sheet,
+    workshop_with_daily_sessions,
+)
 from tests.pages import texts_of
 from workshops.models import Workshop
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-def _workshop(*hours: float, days_from_now: int = -10, status=Workshop.Status.RUNNING, **fields):
-    """A workshop with one session a day, each lasting ``hours``, the first ``days_from_now`` away."""
-    workshop = WorkshopFactory(status=status, **fields)
-    first = timezone.now().replace(microsecond=0) + timedelta(days=days_from_now)
-    sessions = [
-        WorkshopSessionFactory(
-            workshop=workshop, starts_at=first + timedelta(days=day), ends_at=first + timedelta(days=day, hours=length)
-        )
-        for day, length in enumerate(hours)
-    ]
-    return workshop, sessions
 
 
 def _text(fragment: str) -> str:
@@ -84,7 +76,7 @@ def co_trainer(db):
 @pytest.fixture
 def two_days(trainer, co_trainer):
     """Two seven-hour sessions, both over: 14 h, the CSPO minimum."""
-    workshop, sessions = _workshop(7, 7, lead_trainer=trainer)
+    workshop, sessions = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
     workshop.co_trainers.add(co_trainer)
     return workshop, sessions
 
@@ -175,7 +167,7 @@ def test_save_mark_for_another_workshops_participant_or_session_is_not_found(
     login, trainer, two_days, enrolment, stranger
 ):
     workshop, (monday, _) = two_days
-    elsewhere, (their_monday,) = _workshop(7, lead_trainer=trainer)
+    elsewhere, (their_monday,) = workshop_with_daily_sessions(7, lead_trainer=trainer)
     if stranger == "participant":
         address = f"{EnrolmentFactory(workshop=elsewhere).pk}/{monday.pk}"
     else:
@@ -287,7 +279,7 @@ def test_save_mark_as_a_plain_post_that_is_refused_shows_the_message_once_on_the
 
 
 def test_save_mark_after_completion_needs_a_reason_from_the_sheet(login, trainer, participant):
-    workshop, (monday, _) = _workshop(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
     enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
     url = f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{monday.pk}/"
     client = login(trainer)
@@ -359,7 +351,9 @@ def test_mark_session_present_as_a_plain_post_shows_the_message_once_on_the_shee
 
 
 def test_mark_session_present_for_a_session_not_started_says_so(login, trainer, participant):
-    workshop, (future,) = _workshop(7, days_from_now=3, status=Workshop.Status.PUBLISHED, lead_trainer=trainer)
+    workshop, (future,) = workshop_with_daily_sessions(
+        7, days_from_now=3, status=Workshop.Status.PUBLISHED, lead_trainer=trainer
+    )
     EnrolmentFactory(workshop=workshop, participant=participant)
 
     response = login(trainer).post(
@@ -397,7 +391,7 @@ def test_mark_history_lists_the_changes_newest_first_with_who_made_them(
 @pytest.fixture
 def marked_workshop(trainer, participant):
     """Pat attended two sessions of three (the third is still to come); Quinn missed the first."""
-    workshop, sessions = _workshop(7, 7, days_from_now=-2, lead_trainer=trainer)
+    workshop, sessions = workshop_with_daily_sessions(7, 7, days_from_now=-2, lead_trainer=trainer)
     starts_at = sessions[1].starts_at + timedelta(days=2)
     sessions.append(
         WorkshopSessionFactory(workshop=workshop, starts_at=starts_at, ends_at=starts_at + timedelta(hours=7))
@@ -443,23 +437,9 @@ def test_participant_never_sees_another_participants_marks(login, participant, m
 # --- Query counts -----------------------------------------------------------------------------
 
 
-def _full_sheet(trainer, participants: int, sessions: int) -> Workshop:
-    """Marks in most cells (one in three left empty), and half the rows with understanding confirmed."""
-    workshop, days = _workshop(*[7] * sessions, lead_trainer=trainer)
-    presences = [("present", 0), ("late", 15), ("left_early", 30), ("absent", 0)]
-    for row, enrolment in enumerate(EnrolmentFactory.create_batch(participants, workshop=workshop)):
-        for column, session in enumerate(days):
-            if (row + column) % 3:
-                presence, minutes = presences[(row + column) % 4]
-                record_mark(enrolment=enrolment, session=session, by=trainer, presence=presence, minutes=minutes)
-        if row % 2:
-            confirm_understanding(enrolment=enrolment, by=trainer, demonstrated=True)
-    return workshop
-
-
 @pytest.mark.parametrize(("participants", "sessions"), [(5, 2), (40, 4)])
 def test_sheet_query_count_stays_flat(login, trainer, django_assert_num_queries, participants, sessions):
-    workshop = _full_sheet(trainer, participants, sessions)
+    workshop = marked_sheet(trainer, participants, sessions)
     client = login(trainer)
     address = f"/trainer/workshops/{workshop.pk}/sheet/"
 
@@ -483,7 +463,7 @@ def test_sheet_query_count_stays_flat(login, trainer, django_assert_num_queries,
 
 @pytest.mark.parametrize("column", [0, 1], ids=["empty-cell", "marked-cell"])
 def test_save_mark_with_htmx_takes_a_handful_of_queries(login, trainer, django_assert_num_queries, column):
-    workshop = _full_sheet(trainer, 40, 4)
+    workshop = marked_sheet(trainer, 40, 4)
     enrolment = workshop.enrolments.order_by("pk").first()
     session = list(workshop.sessions.order_by("starts_at"))[column]
     client = login(trainer)
