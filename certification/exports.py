@@ -43,7 +43,7 @@ from django.utils import timezone
 from participants.models import AttendanceMark, User
 from workshops.models import Course, Enrolment, Workshop, WorkshopSession
 
-from .models import Certification, ExamResult, Submission
+from .models import Certification, ExamResult, Submission, status_of
 from .queries import eligibility_reasons, prerequisite_holders
 
 BATCH_SIZE = 1000  # workshops per batch: their sessions and attended times in memory, the participants streamed
@@ -248,7 +248,7 @@ def _batch_rows(batch: list[int], today: date, status_labels: dict) -> Iterator[
             elif (certification_state, expires_on) in status_labels:
                 state = status_labels[certification_state, expires_on]
             else:
-                status = Certification(state=certification_state, expires_on=expires_on).status(today)
+                status = status_of(certification_state, expires_on, today)
                 state = status_labels[certification_state, expires_on] = Certification.STATUS_LABELS[status]
             yield [
                 *split_name(full_name),
