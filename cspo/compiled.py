@@ -33,10 +33,12 @@ class _Compiled:
 
 class CompiledRead:
     """``build(*placeholders)`` returns the ``values_list()`` queryset; ``rows(*arguments)`` runs it
-    with the arguments in the placeholders' places. Each placeholder must be a string that the
-    compiled parameters hold exactly once (an unlikely one: ``"\\x00number\\x00"``)."""
+    with the arguments in the placeholders' places. Each placeholder is a value of the column's type
+    that the compiled parameters hold exactly once: an unlikely string (``"\\x00number\\x00"``) or
+    number (``-7_314_159``). An argument is passed to the database as it is, so it must have the
+    column's type already (an ``int`` for a key)."""
 
-    def __init__(self, build: Callable[..., QuerySet], *placeholders: str):
+    def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int):
         self.build = build
         self.placeholders = placeholders
         self._by_database: dict[str, _Compiled] = {}

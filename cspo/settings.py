@@ -141,6 +141,9 @@ AUTH_USER_MODEL = "participants.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Django's database sessions and model backend, each reading with a query compiled once per process.
+AUTHENTICATION_BACKENDS = ["participants.backends.UserBackend"]
+SESSION_ENGINE = "cspo.sessions"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -241,8 +244,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Sessions stay in the database (Django's default), not in the cache: read from Redis first they saved
-# 0.2-0.6 ms a page, but with Redis away nobody could sign in (bench/findings.md).
+# Sessions stay in the database (cspo.sessions reads them), not in the cache: read from Redis first
+# they saved 0.2-0.6 ms a page, but with Redis away nobody could sign in (bench/findings.md).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     # /healthz is probed over plain HTTP from inside the compose network.

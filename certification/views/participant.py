@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -136,7 +137,7 @@ def activate(request, token: str):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, certification.holder, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, certification.holder, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(
                 request,
                 f"Your {certification.course.kind} certification is active until "

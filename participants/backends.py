@@ -1,0 +1,24 @@
+"""Django's model backend, with the signed-in person read on each request by a query compiled once
+(``cspo.compiled``) rather than by a ``get()`` compiled anew every time (bench/findings.md). Signing
+in, passwords and permissions are Django's own."""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+
+from cspo.compiled import CompiledRead
+
+from .models import User
+
+_COLUMNS = [field.attname for field in User._meta.concrete_fields]  # every column, as ``get()`` reads
+_USER = CompiledRead(lambda pk: User.objects.filter(pk=pk).values_list(*_COLUMNS).order_by(), -7_314_159)
+
+
+class UserBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The person whose id the session holds, if they may still sign in (``is_active``)."""
+        rows = _USER.rows(int(user_id))
+        if not rows:
+            return None
+        user = User.from_db("default", _COLUMNS, rows[0])
+        return user if self.user_can_authenticate(user) else None
