@@ -8,6 +8,7 @@ benchmark's own process before the load starts.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -224,13 +225,15 @@ def sheet_cells(body: bytes, sheet_path: str) -> list[str]:
 def cell_save(cells: list[str]) -> Action:
     """Save one cell as htmx does: its form's fields, the CSRF token in a header, the cell back.
     Each request changes the cell (late by a few minutes, then present; a new note), so each one
-    writes the mark and its history."""
+    writes the mark and its history: the note names this run too, or a run on kept data would send
+    the notes of the run before and change nothing."""
+    run = f"{time.time():.0f}"
 
     def action(browser: Browser, number: int) -> Response:
         path = cells[number % len(cells)]
         late = (number // len(cells)) % 2 == 0
         data = {"presence": "late" if late else "present", "minutes": str(1 + number % 30) if late else "",
-                "participated": "on", "note": f"bench {number}"}  # fmt: skip
+                "participated": "on", "note": f"bench {run}-{number}"}  # fmt: skip
         headers = {"HX-Request": "true", "X-CSRFToken": browser.csrf_token}
         response = browser.request("POST", path, data=data, headers=headers)
         if b'data-state="saved"' not in expect(response):
