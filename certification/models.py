@@ -13,7 +13,7 @@ EXPIRING_WITHIN = timedelta(days=90)
 def status_of(state: str, expires_on: date | None, today: date) -> str:
     """A certification's status on ``today``: pending, active, expiring (within 90 days), expired or
     revoked. Pages that read a certification's columns without its model ask this too."""
-    if state != "active":
+    if state != Certification.State.ACTIVE:
         return state
     if expires_on < today:
         return "expired"

@@ -8,7 +8,10 @@ changes, only its arguments, is written as an ordinary queryset with placeholder
 the converters of its columns (so dates are dates on SQLite too), and afterwards only swaps the
 arguments in. The SQL is the ORM's own: no table or column name is written by hand.
 
-Only ``values_list()`` querysets: rows come back as tuples, the columns in the order named.
+Only ``values_list()`` querysets: rows come back as tuples, the columns in the order named. Every
+value in the queryset other than a placeholder is fixed at its first run, for the life of the process:
+a time (``timezone.now()``, today's date) must be a placeholder, or be compared in Python afterwards
+(``cspo.sessions`` checks a session's expiry so).
 """
 
 from __future__ import annotations

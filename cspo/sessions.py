@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .compiled import CompiledRead
 
+# By key alone: the expiry is compared below, as a time in the compiled query would stay the first one.
 _SESSION = CompiledRead(
     lambda key: Session.objects.filter(session_key=key).values_list("session_data", "expire_date").order_by(),
     "\x00session-key\x00",
