@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -175,8 +174,7 @@ def _dashboard_days(request) -> int:
 def dashboard(request):
     today = timezone.localdate()
     days = _dashboard_days(request)
-    page = Paginator(queries.expiring_certifications(today=today, days=days), 50).get_page(request.GET.get("page"))
-    rows = queries.with_quotes(list(page.object_list), today=today)
+    page, rows = queries.expiring_page(today=today, days=days, page_number=request.GET.get("page"))
     summary, counted_at = queries.cached_expiry_summary(today=today)
     return render(
         request,

@@ -87,9 +87,10 @@ def seu_entry_row(context, entry, administering=False) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def expiring_row(context, certification, quote) -> SafeString:
-    """One certification of the expiry dashboard with its holder's SEUs and a link to their ledger."""
-    holder = certification.holder
-    name, email = escape(holder.full_name or holder.email), escape(holder.email)
+    """One certification of the expiry dashboard (an ``ExpiringCertification``) with its holder's SEUs
+    and a link to their ledger."""
+    name = escape(certification.holder_name or certification.holder_email)
+    email = escape(certification.holder_email)
     if quote.requirement_met:
         enough = '<span class="ok">Yes</span>'
     else:
@@ -98,7 +99,7 @@ def expiring_row(context, certification, quote) -> SafeString:
     return mark_safe(  # every value above is escaped, a number, or markup of this function
         f"<tr><td>{_short_date(context, certification.expires_on)}</td>"
         f'<th scope="row">{name}<span class="muted">{email}</span></th>'
-        f"<td>{escape(certification.course.kind)} · {escape(certification.certificant_number)}</td>"
+        f"<td>{escape(certification.course_kind)} · {escape(certification.certificant_number)}</td>"
         f'<td class="num">{seus(quote.seus_earned)} / {seus(quote.seus_required)}</td>'
         f"<td>{enough}</td>"
         f'<td><a href="{ledger}">Open<span class="visually-hidden"> the ledger of {name}</span></a></td></tr>'

@@ -238,3 +238,20 @@ def test_dashboard_export_query_count_is_flat(login, administrator, trainer, dja
         lines = b"".join(response.streaming_content).decode().splitlines()
 
     assert len(lines) == 1 + count
+
+
+def test_dashboard_list_pages_through_every_certification_due_soonest_first(login, administrator, trainer):
+    for number in range(52):
+        certification_expiring(UserFactory(), trainer, in_days=1 + number % 26)  # two a day
+    client = login(administrator)
+
+    first = client.get(DASHBOARD, {"days": 90})
+    second = client.get(DASHBOARD, {"days": 90, "page": 2})
+
+    listed_pks = [c.pk for c, _ in first.context["rows"]] + [c.pk for c, _ in second.context["rows"]]
+    due = Certification.objects.filter(expires_on__lte=timezone.localdate() + timedelta(days=90))
+    assert listed_pks == list(due.order_by("expires_on", "pk").values_list("pk", flat=True))
+    assert len(first.context["rows"]) == 50
+    assert len(listed_pks) == 52
+    assert "Page 1 of 2" in first.content.decode()
+    assert "Page 2 of 2" in second.content.decode()

@@ -261,3 +261,24 @@ def test_quote_from_the_certifications_loaded_equals_the_quote_read(participant)
         read.window_starts_on,
         read.key,
     )
+
+
+# --- The dashboard's quotes ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("holders_due")
+def test_quote_read_as_plain_rows_for_the_dashboard_equals_the_quote_a_renewal_uses():
+    holders = list(Certification.objects.values_list("holder_id", flat=True).distinct())
+
+    shown = queries.quotes_for(holders, today=TODAY, quoted_fields_only=True)
+    renewing = queries.quotes_for(holders, today=TODAY)
+
+    def figures(quote):
+        return (
+            [c.pk for c in quote.certifications],
+            *(quote.seus_required, quote.seus_earned, quote.fee, quote.currency, quote.window_starts_on),
+            *(quote.first_expiry, quote.requirement_met, quote.key),
+        )
+
+    assert {pk: figures(q) for pk, q in shown.items()} == {pk: figures(q) for pk, q in renewing.items()}
+    assert {q.seus_required for q in shown.values()} >= {Decimal("20"), Decimal("30"), Decimal("40")}  # levels mixed
