@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10, help="profiled requests (after one warm-up)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest query")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--html", metavar="PATH", help="write the page's response to PATH (to compare markup)")
     options = parser.parse_args(argv)
     configure(
         database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{path} answered {response.status_code}")
         if response.streaming:
             return path, sum(len(chunk) for chunk in response.streaming_content)
+        if options.html:
+            with open(options.html, "wb") as out:
+                out.write(response.content)
         return path, len(response.content)
 
     once()  # warm-up: imports, template cache, connection

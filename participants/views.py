@@ -54,7 +54,7 @@ def _sheet_parts(request, pk: int, enrolment_pk: int | None = None):
 # What renders the sheet's table: a change to any of these retires every kept table (cspo/regions.py).
 SHEET_CODE = source_digest("templates/participants/sheet.html", "participants/templatetags/attendance_sheet.py",
                            "participants/queries.py", "participants/models.py", "participants/urls.py",
-                           "workshops/models.py", "workshops/templatetags/durations.py")  # fmt: skip
+                           "workshops/models.py", "workshops/templatetags/durations.py", "cspo/rows.py")  # fmt: skip
 
 
 def _sheet_context(request, workshop) -> dict:

@@ -5,22 +5,17 @@ most of the page's time (bench/findings.md). The markup is the one the page alwa
 from __future__ import annotations
 
 import functools
-from html import escape as _escape
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from cspo.rows import escape
 from participants.models import AttendanceMark
 from workshops.templatetags.durations import hours_minutes
 
 register = template.Library()
 
 NOT_STARTED = mark_safe('<span class="muted">Not started</span>')
-
-
-def escape(value) -> str:
-    """Django's ``escape`` without its lazy-string wrapper, which cost more than the escaping here."""
-    return _escape(str(value))
 
 
 def _csrf_input(context) -> str:
