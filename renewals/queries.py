@@ -80,13 +80,15 @@ class RenewalQuote:
 
 @dataclass(frozen=True, slots=True)
 class QuotedCertification:
-    """What a quote needs of a certification it covers, read as a plain row: for pages that show many
-    holders' quotes (the dashboard, its export), which spent most of their time building whole model
-    rows (bench/findings.md). A renewal reads whole rows, to extend and save them."""
+    """What a quote needs and shows of a certification it covers, read as a plain row: for pages that
+    show quotes (the ledger, the dashboard and its export), which spent most of their time building
+    whole model rows (bench/findings.md). A renewal reads whole rows, to extend and save them."""
 
     pk: int
     holder_id: int
     expires_on: date
+    course_kind: str
+    certificant_number: str
     level: QuotedLevel
 
 
@@ -101,7 +103,8 @@ class QuotedLevel:
 
 
 QUOTED_COLUMNS = (
-    *("pk", "holder_id", "expires_on", "course__renewal_level__rank", "course__renewal_level__seus_required"),
+    *("pk", "holder_id", "expires_on", "course__kind", "certificant_number"),
+    *("course__renewal_level__rank", "course__renewal_level__seus_required"),
     *("course__renewal_level__fee", "course__renewal_level__currency"),
 )
 
@@ -151,17 +154,16 @@ def _price(quote: RenewalQuote, policy: RenewalPolicy) -> None:
 
 
 def _priced_quotes(
-    holder_ids, *, today: date, policy: RenewalPolicy, quoted_fields_only: bool = False
+    holder_ids, *, today: date, policy: RenewalPolicy, plain_rows: bool = False
 ) -> dict[int, RenewalQuote]:
     """Each holder's quote without the SEUs earned, in one query."""
     quotes = {}
     if not isinstance(holder_ids, QuerySet):
         quotes = {pk: _new_quote(pk, today=today, policy=policy) for pk in holder_ids}
     renewable = renewable_certifications(holder_ids, today=today, policy=policy)
-    if quoted_fields_only:
+    if plain_rows:
         renewable = (
-            QuotedCertification(pk, holder_id, expires_on, QuotedLevel(*level))
-            for pk, holder_id, expires_on, *level in renewable.values_list(*QUOTED_COLUMNS)
+            QuotedCertification(*row[:5], level=QuotedLevel(*row[5:])) for row in renewable.values_list(*QUOTED_COLUMNS)
         )
     for certification in renewable:
         if certification.holder_id not in quotes:
@@ -189,17 +191,17 @@ def _count_seus_earned(quotes: dict[int, RenewalQuote], holder_ids, *, today: da
 
 
 def quotes_for(
-    holder_ids, *, today: date | None = None, policy: RenewalPolicy | None = None, quoted_fields_only: bool = False
+    holder_ids, *, today: date | None = None, policy: RenewalPolicy | None = None, plain_rows: bool = False
 ) -> dict[int, RenewalQuote]:
     """The quote of each holder, in two queries whatever their number. ``holder_ids`` is a list, or
     a ``values("holder_id")`` queryset to let the database pick the holders (then only holders with a
-    renewable certification get a quote). ``quoted_fields_only``: the quotes' certifications are
+    renewable certification get a quote). ``plain_rows``: the quotes' certifications are
     ``QuotedCertification`` rows, for pages that show the quotes (renewing needs whole rows)."""
     today = today or timezone.localdate()
     policy = policy or RenewalPolicy.current()
     if not isinstance(holder_ids, QuerySet):
         holder_ids = list(holder_ids)
-    quotes = _priced_quotes(holder_ids, today=today, policy=policy, quoted_fields_only=quoted_fields_only)
+    quotes = _priced_quotes(holder_ids, today=today, policy=policy, plain_rows=plain_rows)
     _count_seus_earned(quotes, holder_ids, today=today)
     return quotes
 
@@ -237,7 +239,7 @@ def ledger(holder, *, today: date | None = None, page_number=None, per_page: int
     up by the database; the page."""
     today = today or timezone.localdate()
     policy = RenewalPolicy.current()
-    holder_quote = _priced_quotes([holder.pk], today=today, policy=policy)[holder.pk]
+    holder_quote = _priced_quotes([holder.pk], today=today, policy=policy, plain_rows=True)[holder.pk]
     starts = holder_quote.window_starts_on
     entries = SeuEntry.objects.filter(holder=holder)
     figures = {"count": Count("pk")}
@@ -315,7 +317,7 @@ def with_quotes(
     certifications: list[ExpiringCertification], *, today: date, policy: RenewalPolicy | None = None
 ) -> DashboardRows:
     """Each certification with its holder's quote, in two queries."""
-    quotes = quotes_for({c.holder_id for c in certifications}, today=today, policy=policy, quoted_fields_only=True)
+    quotes = quotes_for({c.holder_id for c in certifications}, today=today, policy=policy, plain_rows=True)
     return [(c, quotes[c.holder_id]) for c in certifications]
 
 
@@ -370,7 +372,7 @@ def _expiry_summary_in_python(*, today: date) -> list[ExpiryWindow]:
     scale (1.4 s for 19,549)."""
     windows = [ExpiryWindow(days=days) for days in DASHBOARD_WINDOWS]
     due = expiring_certifications(today=today, days=max(DASHBOARD_WINDOWS))
-    quotes = quotes_for(due.values("holder_id"), today=today, quoted_fields_only=True)
+    quotes = quotes_for(due.values("holder_id"), today=today, plain_rows=True)
     for holder_id, expires_on in due.values_list("holder_id", "expires_on"):
         left = (expires_on - today).days
         met = holder_id in quotes and quotes[holder_id].requirement_met

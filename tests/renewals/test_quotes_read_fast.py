@@ -270,7 +270,7 @@ def test_quote_from_the_certifications_loaded_equals_the_quote_read(participant)
 def test_quote_read_as_plain_rows_for_the_dashboard_equals_the_quote_a_renewal_uses():
     holders = list(Certification.objects.values_list("holder_id", flat=True).distinct())
 
-    shown = queries.quotes_for(holders, today=TODAY, quoted_fields_only=True)
+    shown = queries.quotes_for(holders, today=TODAY, plain_rows=True)
     renewing = queries.quotes_for(holders, today=TODAY)
 
     def figures(quote):
