@@ -92,6 +92,9 @@ if not DEBUG:
     # In production whitenoise serves the collected static files; in DEBUG runserver serves them.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
+# Plain widgets drawn in Python with Django's own markup (cspo/widgets.py).
+FORM_RENDERER = "cspo.widgets.WidgetRenderer"
+
 ROOT_URLCONF = "cspo.urls"
 WSGI_APPLICATION = "cspo.wsgi.application"
 
