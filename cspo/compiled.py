@@ -8,10 +8,12 @@ changes, only its arguments, is written as an ordinary queryset with placeholder
 the converters of its columns (so dates are dates on SQLite too), and afterwards only swaps the
 arguments in. The SQL is the ORM's own: no table or column name is written by hand.
 
-Only ``values_list()`` querysets: rows come back as tuples, the columns in the order named. Every
-value in the queryset other than a placeholder is fixed at its first run, for the life of the process:
-a time (``timezone.now()``, today's date) must be a placeholder, or be compared in Python afterwards
-(``cspo.sessions`` checks a session's expiry so).
+A ``values_list()`` queryset is read by ``rows()``, as tuples with the columns in the order named; a
+model queryset (``select_related()`` and ``only()`` welcome, no ``prefetch_related()``) by
+``objects()``, as model instances built as the ORM builds them. Every value in the queryset other than
+a placeholder is fixed at its first run, for the life of the process: a time (``timezone.now()``,
+today's date) must be a placeholder, or be compared in Python afterwards (``cspo.sessions`` checks a
+session's expiry so).
 """
 
 from __future__ import annotations
@@ -22,7 +24,28 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+
+
+@dataclass(frozen=True)
+class _Instances:
+    """How ``ModelIterable`` makes a row into a model instance, worked out once."""
+
+    model: type[Model]
+    attnames: list[str]  # the model's own columns, in the row from ``start`` to ``end``
+    start: int
+    end: int
+    related: list  # Django's RelatedPopulator of each select_related() relation
+    annotations: dict[str, int]
+
+    def build(self, alias: str, row: tuple) -> Model:
+        instance = self.model.from_db(alias, self.attnames, row[self.start : self.end])
+        for populator in self.related:
+            populator.populate(row, instance)
+        for name, position in self.annotations.items():
+            setattr(instance, name, row[position])
+        return instance
 
 
 @dataclass(frozen=True)
@@ -32,14 +55,15 @@ class _Compiled:
     positions: tuple[int, ...]  # where each argument goes among the parameters
     compiler: Any  # the SQLCompiler, for its converters
     converters: dict
+    instances: _Instances | None  # for a model queryset
 
 
 class CompiledRead:
-    """``build(*placeholders)`` returns the ``values_list()`` queryset; ``rows(*arguments)`` runs it
-    with the arguments in the placeholders' places. Each placeholder is a value of the column's type
-    that the compiled parameters hold exactly once: an unlikely string (``"\\x00number\\x00"``) or
-    number (``-7_314_159``). An argument is passed to the database as it is, so it must have the
-    column's type already (an ``int`` for a key)."""
+    """``build(*placeholders)`` returns the queryset; ``rows(*arguments)`` (``values_list()``) or
+    ``objects(*arguments)`` (models) runs it with the arguments in the placeholders' places. Each
+    placeholder is a value of the column's type that the compiled parameters hold exactly once: an
+    unlikely string (``"\\x00number\\x00"``) or number (``-7_314_159``). An argument is passed to the
+    database as it is, so it must have the column's type already (an ``int`` for a key)."""
 
     def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int):
         self.build = build
@@ -48,6 +72,10 @@ class CompiledRead:
 
     def _compile(self, alias: str) -> _Compiled:
         queryset = self.build(*self.placeholders)
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
+            raise ImproperlyConfigured("A compiled read is a values_list() or a model queryset.")
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ImproperlyConfigured("A compiled read makes one query: no prefetch_related(), no related manager.")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         positions = []
@@ -60,14 +88,45 @@ class CompiledRead:
                 )
             positions.append(found[0])
         columns = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
-        return _Compiled(sql, tuple(params), tuple(positions), compiler, compiler.get_converters(columns))
+        instances = None
+        if queryset._iterable_class is ModelIterable:
+            klass_info, select = compiler.klass_info, compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            instances = _Instances(
+                model=klass_info["model"],
+                attnames=[column[0].target.attname for column in select[start:end]],
+                start=start,
+                end=end,
+                related=get_related_populators(klass_info, select, alias),
+                annotations=dict(compiler.annotation_col_map or {}),
+            )
+        converters = compiler.get_converters(columns)
+        return _Compiled(sql, tuple(params), tuple(positions), compiler, converters, instances)
 
-    def rows(self, *arguments, using: str = "default") -> list[tuple]:
+    def _compiled(self, arguments: tuple, using: str) -> _Compiled:
         if len(arguments) != len(self.placeholders):
             raise TypeError(f"{len(self.placeholders)} arguments expected, {len(arguments)} given")
         compiled = self._by_database.get(using)
         if compiled is None:
             compiled = self._by_database[using] = self._compile(using)
+        return compiled
+
+    def rows(self, *arguments, using: str = "default") -> list[tuple]:
+        """The rows of a ``values_list()`` queryset."""
+        compiled = self._compiled(arguments, using)
+        if compiled.instances is not None:
+            raise ImproperlyConfigured("A model queryset's read gives objects(), not rows().")
+        return self._rows(compiled, arguments, using)
+
+    def objects(self, *arguments, using: str = "default") -> list[Model]:
+        """The model instances of a model queryset, their select_related() relations filled in."""
+        compiled = self._compiled(arguments, using)
+        if compiled.instances is None:
+            raise ImproperlyConfigured("A values_list() queryset's read gives rows(), not objects().")
+        return [compiled.instances.build(using, row) for row in self._rows(compiled, arguments, using)]
+
+    @staticmethod
+    def _rows(compiled: _Compiled, arguments: tuple, using: str) -> list[tuple]:
         params = list(compiled.params)
         for position, argument in zip(compiled.positions, arguments, strict=True):
             params[position] = argument

@@ -10,15 +10,11 @@ from cspo.compiled import CompiledRead
 
 from .models import User
 
-_COLUMNS = [field.attname for field in User._meta.concrete_fields]  # every column, as ``get()`` reads
-_USER = CompiledRead(lambda pk: User.objects.filter(pk=pk).values_list(*_COLUMNS).order_by(), -7_314_159)
+_USER = CompiledRead(lambda pk: User.objects.filter(pk=pk).order_by(), -7_314_159)
 
 
 class UserBackend(ModelBackend):
     def get_user(self, user_id):
         """The person whose id the session holds, if they may still sign in (``is_active``)."""
-        rows = _USER.rows(int(user_id))
-        if not rows:
-            return None
-        user = User.from_db("default", _COLUMNS, rows[0])
-        return user if self.user_can_authenticate(user) else None
+        found = _USER.objects(int(user_id))
+        return found[0] if found and self.user_can_authenticate(found[0]) else None

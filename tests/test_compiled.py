@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -15,7 +16,7 @@ from django.utils.formats import date_format
 from certification import services
 from certification.models import Certification
 from cspo.compiled import CompiledRead
-from tests.factories import certification_for
+from tests.factories import CourseFactory, certification_for
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +105,76 @@ def test_the_verification_page_states_the_revocation_date_it_read(three, client)
     assert f"revoked on {revoked_on} and is not valid" in re.sub(r"\s+", " ", page)
     assert revoked.holder.full_name in page
     assert revoked.course.title in page
+
+
+# --- Model instances --------------------------------------------------------------------------
+
+
+def with_relations(holder_id):
+    return (
+        Certification.objects.filter(holder_id=holder_id)
+        .select_related("course__renewal_level", "enrolment__workshop__lead_trainer", "submission")
+        .order_by("-issued_on", "pk")
+    )
+
+
+def fields_of(instance) -> dict:
+    return {name: value for name, value in vars(instance).items() if not name.startswith("_")}
+
+
+def test_a_compiled_model_read_builds_the_orm_s_own_instances_with_their_relations(
+    three, participant, django_assert_num_queries
+):
+    Certification.objects.filter(pk=three[2].pk).update(course=CourseFactory(kind="LEAN"))  # renews at no level
+    read = CompiledRead(with_relations, -7_314_159)
+    by_orm = list(with_relations(participant.pk))
+
+    def related(c):
+        return (c.course, c.course.renewal_level, c.enrolment.workshop.lead_trainer, c.submission)
+
+    with django_assert_num_queries(1):  # the relations come with the rows
+        compiled = read.objects(participant.pk)
+        relations = [related(c) for c in compiled]
+
+    assert [fields_of(c) for c in compiled] == [fields_of(c) for c in by_orm]
+    assert relations == [related(c) for c in by_orm]
+    assert [fields_of(c.enrolment.workshop) for c in compiled] == [fields_of(c.enrolment.workshop) for c in by_orm]
+    assert None in [c.course.renewal_level for c in compiled]  # a relation left empty is None
+    assert read.objects(-1) == []
+
+
+def test_a_compiled_model_read_defers_and_annotates_as_the_orm_does(three, participant):
+    def build(holder_id):
+        return (
+            Certification.objects.filter(holder_id=holder_id)
+            .only("certificant_number", "course__kind")
+            .select_related("course")
+            .annotate(years=Value(2))
+            .order_by("pk")
+        )
+
+    [compiled, *_] = CompiledRead(build, -7_314_159).objects(participant.pk)
+    [by_orm, *_] = build(participant.pk)
+
+    assert compiled.get_deferred_fields() == by_orm.get_deferred_fields()
+    assert "expires_on" in compiled.get_deferred_fields()
+    assert (compiled.certificant_number, compiled.course.kind, compiled.years) == (
+        by_orm.certificant_number,
+        by_orm.course.kind,
+        2,
+    )
+
+
+def test_a_compiled_read_is_read_the_way_its_queryset_reads(three, participant):
+    as_rows, as_models = CompiledRead(by_number, "\x00number\x00"), CompiledRead(with_relations, -7_314_159)
+    prefetching = CompiledRead(lambda pk: with_relations(pk).prefetch_related("extensions_made"), -7_314_159)
+    as_dicts = CompiledRead(lambda number: by_number(number).values("pk"), "\x00number\x00")
+
+    with pytest.raises(ImproperlyConfigured, match="gives rows"):
+        as_rows.objects("1234-5678")
+    with pytest.raises(ImproperlyConfigured, match="gives objects"):
+        as_models.rows(participant.pk)
+    with pytest.raises(ImproperlyConfigured, match="no prefetch_related"):
+        prefetching.objects(participant.pk)
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        as_dicts.rows("1234-5678")
