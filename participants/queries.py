@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from cspo.compiled import CompiledRead
 from workshops.models import Enrolment, Workshop, WorkshopSession
 
 from .models import AttendanceMark, MarkChange, UnderstandingConfirmation, User
@@ -204,9 +205,33 @@ def sheet_fingerprint(workshop: Workshop, *, now: datetime) -> tuple:
     return shown, sessions, rows
 
 
+# Read by every cell save (the enrolment, the sessions, the row's marks): compiled once
+# (``cspo.compiled``), as compiling them cost more than running them.
+_WORKSHOP, _ENROLMENT = -7_314_159, -7_314_160
+_ENROLMENT_OF = CompiledRead(
+    lambda workshop_id, pk: (
+        Enrolment.objects.select_related("participant").filter(workshop_id=workshop_id, pk=pk).order_by()
+    ),
+    *(_WORKSHOP, _ENROLMENT),
+)
+_SESSIONS_OF = CompiledRead(
+    lambda workshop_id: WorkshopSession.objects.filter(workshop_id=workshop_id).order_by("starts_at"), _WORKSHOP
+)
+_MARKS_OF = CompiledRead(lambda enrolment_id: AttendanceMark.objects.filter(enrolment_id=enrolment_id), _ENROLMENT)
+
+
+def enrolment_in(workshop: Workshop, pk: int) -> Enrolment | None:
+    """The enrolment ``pk`` of ``workshop`` with its participant, knowing its workshop; None if the
+    workshop has no such enrolment."""
+    found = _ENROLMENT_OF.objects(workshop.pk, int(pk))
+    for enrolment in found:
+        enrolment.workshop = workshop
+    return found[0] if found else None
+
+
 def sessions_of(workshop: Workshop) -> list[WorkshopSession]:
     """The workshop's sessions in order, each knowing its workshop (the services read it)."""
-    sessions = list(workshop.sessions.order_by("starts_at"))
+    sessions = _SESSIONS_OF.objects(workshop.pk)
     for session in sessions:
         session.workshop = workshop
     return sessions
@@ -219,7 +244,7 @@ def sheet_row(
     ``sessions``: the workshop's, in order, when the caller has read them already."""
     workshop = enrolment.workshop
     sessions = sessions_of(workshop) if sessions is None else sessions
-    marks = {m.session_id: m for m in AttendanceMark.objects.filter(enrolment=enrolment)}
+    marks = {m.session_id: m for m in _MARKS_OF.objects(enrolment.pk)}
     minimum = workshop.course.minimum_contact_time
     sheet_url = reverse("participants:sheet", args=[workshop.pk])
     return _row(enrolment, sessions, marks, minimum, now or timezone.now(), _days(sessions), sheet_url)

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cspo.compiled import CompiledRead
 from workshops.models import Enrolment, Workshop
 
 from .models import AttendanceMark, MarkChange, OutboundEmail, UnderstandingConfirmation, User, normalize_email_address
@@ -234,11 +235,25 @@ def _check_sheet_open(*, workshop, reason: str) -> None:
         raise ValidationError("The workshop is completed: give a reason for this change.")
 
 
+# Every cell save locks and reads so: compiled once (``cspo.compiled``), as compiling cost more than running.
+_ENROLMENT, _SESSION = -7_314_159, -7_314_160
+_LOCK_ENROLMENT = CompiledRead(
+    lambda pk: Enrolment.objects.select_for_update().filter(pk=pk).values_list("pk").order_by(), _ENROLMENT
+)
+_MARK = CompiledRead(
+    lambda enrolment_id, session_id: AttendanceMark.objects.filter(
+        enrolment_id=enrolment_id, session_id=session_id
+    ).order_by("pk")[:1],
+    *(_ENROLMENT, _SESSION),
+)
+
+
 def _locked_mark(*, enrolment, session) -> AttendanceMark | None:
     """An empty cell has no row to lock, so the participant's enrolment is locked instead: a second
     save of the same cell waits for the first to commit, then finds and updates its mark."""
-    Enrolment.objects.select_for_update().filter(pk=enrolment.pk).exists()
-    return AttendanceMark.objects.filter(enrolment=enrolment, session=session).first()
+    _LOCK_ENROLMENT.rows(enrolment.pk)
+    found = _MARK.objects(enrolment.pk, session.pk)
+    return found[0] if found else None
 
 
 @transaction.atomic

@@ -46,8 +46,9 @@ def _sheet_parts(request, pk: int, enrolment_pk: int | None = None):
     workshop = get_managed_workshop(request.user, pk)
     enrolment = None
     if enrolment_pk is not None:
-        enrolment = get_object_or_404(workshop.enrolments.select_related("participant"), pk=enrolment_pk)
-        enrolment.workshop = workshop
+        enrolment = queries.enrolment_in(workshop, enrolment_pk)
+        if enrolment is None:
+            raise Http404("No enrolment of this workshop has this number.")
     return workshop, enrolment
 
 
