@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from cspo.compiled import CompiledRead
 from participants.models import User
 from participants.queries import sheet_row
 
@@ -64,6 +65,28 @@ class TrainerWorkshops:
     past: Page  # one page of them, most recent first
 
 
+# When each workshop a trainer teaches runs, read on every visit of their home: compiled once
+# (``cspo.compiled``). A union, not an OR: PostgreSQL then finds the trainer's workshops by index,
+# not by reading them all. Whether each has ended is asked in Python: the time is not fixed.
+_SPANS = CompiledRead(
+    lambda lead, co_trainer: (
+        Workshop.objects.filter(
+            pk__in=Workshop.objects.filter(lead_trainer_id=lead)
+            .values("pk")
+            .order_by()
+            .union(
+                Workshop.co_trainers.through.objects.filter(user_id=co_trainer).values("workshop_id").order_by(),
+                all=True,
+            )
+        )
+        .annotate(first=Min("sessions__starts_at"), last=Max("sessions__ends_at"))
+        .values_list("pk", "last")
+        .order_by("-first", "-pk")
+    ),
+    *(-7_314_159, -7_314_160),
+)
+
+
 def workshops_for_trainer(
     trainer, *, past_page: str | int | None = 1, per_page: int = PAST_PAGE_SIZE, now: datetime | None = None
 ) -> TrainerWorkshops:
@@ -72,20 +95,10 @@ def workshops_for_trainer(
     rows shown only, whatever the number of past workshops. A workshop is past once its last session
     has ended; one without sessions is upcoming."""
     now = now or timezone.now()
-    # A union, not an OR: PostgreSQL then finds the trainer's workshops by index, not by reading them all.
-    taught = Workshop.objects.filter(lead_trainer=trainer).values("pk").order_by()
-    taught = taught.union(trainer.co_trained_workshops.values("pk").order_by(), all=True)
-    spans = list(
-        Workshop.objects.filter(pk__in=taught)
-        .annotate(first=Min("sessions__starts_at"), last=Max("sessions__ends_at"))
-        .annotate(is_past=ExpressionWrapper(Q(last__lt=now), output_field=BooleanField()))
-        .values_list("pk", "is_past")  # no timestamps to convert: they are compared and sorted in SQL
-        .order_by("-first", "-pk")
-    )
+    spans = [(pk, last is not None and last < now) for pk, last in _SPANS.rows(trainer.pk, trainer.pk)]
     past = Paginator([pk for pk, is_past in spans if is_past], per_page).get_page(past_page)
     current = [pk for pk, is_past in spans if not is_past]
-    shown = Workshop.objects.filter(pk__in=current + list(past.object_list))
-    rows = {w.pk: w for w in shown.select_related("course", "lead_trainer").only(*TRAINER_TABLE_FIELDS).with_figures()}
+    rows = {w.pk: w for w in _with_figures(current + list(past.object_list))}
     past.object_list = [rows[pk] for pk in past.object_list]
     current_rows = sorted(
         (rows[pk] for pk in current), key=lambda w: (w.first_starts_at is None, w.first_starts_at or now, w.pk)
@@ -109,6 +122,29 @@ TRAINER_TABLE_FIELDS = (
     "lead_trainer__full_name",
     "lead_trainer__email",
 )
+
+# The figures of the workshops a trainer's home shows: a query of five subqueries, compiled once
+# (``cspo.compiled``) for each number of workshops shown (a page holds 20 past ones and the current).
+_FIGURES_OF: dict[int, CompiledRead] = {}
+
+
+def _with_figures(pks: list[int]) -> list[Workshop]:
+    """The workshops ``pks`` with what their table shows, and their figures, in no order."""
+    if not pks:
+        return []
+    read = _FIGURES_OF.get(len(pks))
+    if read is None:
+        read = _FIGURES_OF[len(pks)] = CompiledRead(
+            lambda *shown: (
+                Workshop.objects.filter(pk__in=shown)
+                .select_related("course", "lead_trainer")
+                .only(*TRAINER_TABLE_FIELDS)
+                .with_figures()
+                .order_by()
+            ),
+            *(-7_314_159 - n for n in range(len(pks))),
+        )
+    return read.objects(*pks)
 
 
 def _open_workshops(
