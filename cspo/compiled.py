@@ -18,8 +18,9 @@ session's expiry so).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -53,19 +54,31 @@ class _Compiled:
     sql: str
     params: tuple
     positions: tuple[int, ...]  # where each argument goes among the parameters
+    adapters: tuple  # how the database takes each argument (a date on SQLite: text), or None
     compiler: Any  # the SQLCompiler, for its converters
     converters: dict
     instances: _Instances | None  # for a model queryset
+
+
+def _adapter(connection, placeholder) -> Callable | None:
+    """How the ORM hands a date or a time to this database (as it is to PostgreSQL, as text to
+    SQLite); None for a string or a number, handed as they are."""
+    if isinstance(placeholder, datetime):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(placeholder, date):
+        return connection.ops.adapt_datefield_value
+    return None
 
 
 class CompiledRead:
     """``build(*placeholders)`` returns the queryset; ``rows(*arguments)`` (``values_list()``) or
     ``objects(*arguments)`` (models) runs it with the arguments in the placeholders' places. Each
     placeholder is a value of the column's type that the compiled parameters hold exactly once: an
-    unlikely string (``"\\x00number\\x00"``) or number (``-7_314_159``). An argument is passed to the
-    database as it is, so it must have the column's type already (an ``int`` for a key)."""
+    unlikely string (``"\\x00number\\x00"``), number (``-7_314_159``) or date (``date(1, 1, 3)``).
+    An argument is passed to the database as the ORM would pass a value of the placeholder's type, so
+    it must have that type already (an ``int`` for a key, a ``date`` for a date)."""
 
-    def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int):
+    def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int | date):
         self.build = build
         self.placeholders = placeholders
         self._by_database: dict[str, _Compiled] = {}
@@ -78,9 +91,12 @@ class CompiledRead:
             raise ImproperlyConfigured("A compiled read makes one query: no prefetch_related(), no related manager.")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        positions = []
+        positions, adapters = [], []
         for placeholder in self.placeholders:
-            found = [index for index, param in enumerate(params) if param == placeholder]
+            adapter = _adapter(connections[alias], placeholder)
+            taken = placeholder if adapter is None else adapter(placeholder)
+            adapters.append(adapter)
+            found = [index for index, param in enumerate(params) if type(param) is type(taken) and param == taken]
             if len(found) != 1:
                 raise ImproperlyConfigured(
                     f"The placeholder {placeholder!r} is {len(found)} times among the parameters of {sql!r}: "
@@ -101,7 +117,7 @@ class CompiledRead:
                 annotations=dict(compiler.annotation_col_map or {}),
             )
         converters = compiler.get_converters(columns)
-        return _Compiled(sql, tuple(params), tuple(positions), compiler, converters, instances)
+        return _Compiled(sql, tuple(params), tuple(positions), tuple(adapters), compiler, converters, instances)
 
     def _compiled(self, arguments: tuple, using: str) -> _Compiled:
         if len(arguments) != len(self.placeholders):
@@ -128,11 +144,32 @@ class CompiledRead:
     @staticmethod
     def _rows(compiled: _Compiled, arguments: tuple, using: str) -> list[tuple]:
         params = list(compiled.params)
-        for position, argument in zip(compiled.positions, arguments, strict=True):
-            params[position] = argument
+        for position, adapter, argument in zip(compiled.positions, compiled.adapters, arguments, strict=True):
+            params[position] = argument if adapter is None else adapter(argument)
         with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if not compiled.converters:
             return rows
         return [tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)]
+
+
+def numbers(count: int) -> tuple[int, ...]:
+    """``count`` distinct number placeholders, for a list of keys (``pk__in``)."""
+    return tuple(-7_314_159 - n for n in range(count))
+
+
+class CompiledReads:
+    """Compiled reads of one shape that differ by a key the SQL holds as text, not as a parameter:
+    a page's offset (``LIMIT``/``OFFSET``), a list's length (``IN (%s, %s)``). ``make(key)`` returns the
+    ``CompiledRead`` of that key, compiled the first time it is asked for."""
+
+    def __init__(self, make: Callable[[Hashable], CompiledRead]):
+        self.make = make
+        self._by_key: dict[Hashable, CompiledRead] = {}
+
+    def __getitem__(self, key: Hashable) -> CompiledRead:
+        read = self._by_key.get(key)
+        if read is None:
+            read = self._by_key[key] = self.make(key)
+        return read

@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import add_months
+from cspo.compiled import CompiledRead, CompiledReads
 
 from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, seus
 
@@ -109,17 +110,21 @@ QUOTED_COLUMNS = (
 )
 
 
-def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy):
-    """Active certifications of courses that renew, not expired beyond the grace period."""
+def _renewable(certifications: QuerySet, *, since: date) -> QuerySet:
+    """Of ``certifications``, the active ones of courses that renew, expiring ``since`` or later."""
     return (
-        Certification.objects.filter(
-            holder_id__in=holder_ids,
-            state=Certification.State.ACTIVE,
-            course__renewal_level__isnull=False,
-            expires_on__gte=today - timedelta(days=policy.grace_days),
+        certifications.filter(
+            state=Certification.State.ACTIVE, course__renewal_level__isnull=False, expires_on__gte=since
         )
         .select_related("course__renewal_level")
         .order_by("expires_on", "pk")
+    )
+
+
+def renewable_certifications(holder_ids, *, today: date, policy: RenewalPolicy):
+    """Active certifications of courses that renew, not expired beyond the grace period."""
+    return _renewable(
+        Certification.objects.filter(holder_id__in=holder_ids), since=today - timedelta(days=policy.grace_days)
     )
 
 
@@ -232,40 +237,82 @@ def quote(
 CENT = Decimal("0.01")
 
 
-def ledger(holder, *, today: date | None = None, page_number=None, per_page: int = 50) -> tuple[RenewalQuote, Page]:
+# What the ledger reads on each visit, compiled once (``cspo.compiled``): compiling these five
+# queries cost the page more than running them.
+_HOLDER, _SINCE, _TODAY = -7_314_159, date(1, 1, 3), date(1, 1, 4)
+_RENEWABLE_OF = CompiledRead(
+    lambda holder_id, since: _renewable(Certification.objects.filter(holder_id=holder_id), since=since).values_list(
+        *QUOTED_COLUMNS
+    ),
+    *(_HOLDER, _SINCE),
+)
+_ENTRY_FIGURES = CompiledRead(  # the number of entries, and the SEUs that count (no row: no entries)
+    lambda holder_id, since, today: (
+        SeuEntry.objects.filter(holder_id=holder_id)
+        .values("holder_id")
+        .annotate(count=Count("pk"), earned=Sum("hours", filter=counting_towards(since, today)))
+        .values_list("count", "earned")
+        .order_by()
+    ),
+    *(_HOLDER, _SINCE, _TODAY),
+)
+LEDGER_PER_PAGE = 50
+_ENTRIES_PAGE = CompiledReads(  # by the page's first entry
+    lambda offset: CompiledRead(
+        lambda holder_id: (
+            SeuEntry.objects.filter(holder_id=holder_id)
+            .select_related("category", "renewal")
+            .only(  # the columns the page shows
+                *("earned_on", "title", "description", "hours", "evidence_url", "evidence_file"),
+                *("source_session_id", "renewal_id", "category__name", "renewal__renewed_on"),
+            )[offset : offset + LEDGER_PER_PAGE]
+        ),
+        _HOLDER,
+    )
+)
+
+
+def _holder_quote(holder, *, today: date, policy: RenewalPolicy) -> RenewalQuote:
+    """``_priced_quotes`` of one holder, its certifications as plain rows."""
+    holder_quote = _new_quote(holder.pk, today=today, policy=policy)
+    holder_quote.certifications = [
+        QuotedCertification(*row[:5], level=QuotedLevel(*row[5:]))
+        for row in _RENEWABLE_OF.rows(holder.pk, today - timedelta(days=policy.grace_days))
+    ]
+    _price(holder_quote, policy)
+    return holder_quote
+
+
+def ledger(holder, *, today: date | None = None, page_number=None) -> tuple[RenewalQuote, Page]:
     """The holder's quote and a page of their entries, newest first, each marked whether it
     ``counts`` towards this renewal (unused and inside the period). Three queries however many entries
     the holder has: the renewable certifications; the entries' number with the SEUs that count, added
     up by the database; the page."""
     today = today or timezone.localdate()
     policy = RenewalPolicy.current()
-    holder_quote = _priced_quotes([holder.pk], today=today, policy=policy, plain_rows=True)[holder.pk]
+    holder_quote = _holder_quote(holder, today=today, policy=policy)
     starts = holder_quote.window_starts_on
-    entries = SeuEntry.objects.filter(holder=holder)
-    figures = {"count": Count("pk")}
-    if starts is not None:
-        figures["earned"] = Sum("hours", filter=counting_towards(starts, today))
-    figures = entries.aggregate(**figures)
-    if figures.get("earned") is not None:
+    [(count, earned)] = _ENTRY_FIGURES.rows(holder.pk, starts or today, today) or [(0, None)]
+    if starts is not None and earned is not None:
         # SQLite adds up decimals as floats; PostgreSQL's sum has the column's two places already.
-        holder_quote.seus_earned = figures["earned"].quantize(CENT)
-    shown = entries.select_related("category", "renewal").only(  # the columns the page shows
-        *("earned_on", "title", "description", "hours", "evidence_url", "evidence_file"),
-        *("source_session_id", "renewal_id", "category__name", "renewal__renewed_on"),
-    )
-    paginator = Paginator(shown, per_page)
-    paginator.count = figures["count"]  # counted above: no second COUNT query
+        holder_quote.seus_earned = Decimal(earned).quantize(CENT)
+    paginator = Paginator(range(count), LEDGER_PER_PAGE)  # counted above: no second COUNT query
     page = paginator.get_page(page_number)
-    page.object_list = list(page.object_list) if paginator.count else []
+    page.object_list = _ENTRIES_PAGE[page.start_index() - 1].objects(holder.pk) if count else []
     for entry in page.object_list:
         entry.counts = entry.counts_towards(starts, today)
     return holder_quote, page
 
 
+_RENEWALS_OF = CompiledRead(
+    lambda holder_id: Renewal.objects.filter(holder_id=holder_id).select_related("payment"), _HOLDER
+)
+
+
 def renewals_of(holder) -> list[Renewal]:
-    return list(
-        Renewal.objects.filter(holder=holder).select_related("payment").prefetch_related("items__certification__course")
-    )
+    renewals = _RENEWALS_OF.objects(holder.pk)
+    prefetch_related_objects(renewals, "items__certification__course")  # no query without renewals
+    return renewals
 
 
 # --- The administrators' expiry dashboard ----------------------------------------------------

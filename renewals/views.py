@@ -19,11 +19,9 @@ from . import permissions, queries, services
 from .forms import PaymentForm, RecordPaymentForm, SeuEntryForm
 from .models import seus
 
-ENTRIES_PER_PAGE = 50
-
 
 def _ledger_context(holder, *, form=None, payment_form=None, record_form=None, today=None, page_number=None) -> dict:
-    quote, page = queries.ledger(holder, today=today, page_number=page_number, per_page=ENTRIES_PER_PAGE)
+    quote, page = queries.ledger(holder, today=today, page_number=page_number)
     return {
         "holder": holder,
         "quote": quote,

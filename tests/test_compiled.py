@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 
 from certification import services
 from certification.models import Certification
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, CompiledReads, numbers
 from tests.factories import CourseFactory, certification_for
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +178,48 @@ def test_a_compiled_read_is_read_the_way_its_queryset_reads(three, participant):
         prefetching.objects(participant.pk)
     with pytest.raises(ImproperlyConfigured, match="values_list"):
         as_dicts.rows("1234-5678")
+
+
+# --- Dates, and a family of reads -----------------------------------------------------------------
+
+
+def test_a_date_placeholder_takes_each_day_as_the_orm_does(three):
+    """A date is handed to the database as the ORM hands it: as it is to PostgreSQL, as text to SQLite."""
+    read = CompiledRead(
+        lambda since, until: (
+            Certification.objects.filter(expires_on__gte=since, expires_on__lte=until).values_list("pk").order_by("pk")
+        ),
+        *(date(1, 1, 3), date(1, 1, 4)),
+    )
+    days = sorted({c.expires_on for c in three})
+
+    for since, until in [(days[0], days[-1]), (days[-1], days[-1]), (days[0] + timedelta(days=1), days[-1])]:
+        expected = Certification.objects.filter(expires_on__gte=since, expires_on__lte=until).order_by("pk")
+        assert read.rows(since, until) == list(expected.values_list("pk"))
+
+
+def test_a_date_worked_out_inside_the_queryset_is_refused_not_fixed(three):
+    """``since - 30 days`` computed from the placeholder would be fixed at the first run: refused."""
+    read = CompiledRead(
+        lambda since: Certification.objects.filter(expires_on__gte=since - timedelta(days=30)).values_list("pk"),
+        date(1, 2, 3),
+    )
+
+    with pytest.raises(ImproperlyConfigured, match="must be there once"):
+        read.rows(timezone.localdate())
+
+
+def test_compiled_reads_of_one_shape_are_compiled_once_a_key(three, participant):
+    built = []
+
+    def make(count):
+        built.append(count)
+        return CompiledRead(lambda *pks: Certification.objects.filter(pk__in=pks).values_list("pk"), *numbers(count))
+
+    reads = CompiledReads(make)
+    pks = sorted(c.pk for c in three)
+
+    assert sorted(reads[2].rows(*pks[:2])) == [(pk,) for pk in pks[:2]]
+    assert sorted(reads[2].rows(*pks[1:])) == [(pk,) for pk in pks[1:]]
+    assert sorted(reads[3].rows(*pks)) == [(pk,) for pk in pks]
+    assert built == [2, 3]

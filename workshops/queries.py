@@ -11,7 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, CompiledReads, numbers
 from participants.models import User
 from participants.queries import sheet_row
 
@@ -125,26 +125,23 @@ TRAINER_TABLE_FIELDS = (
 
 # The figures of the workshops a trainer's home shows: a query of five subqueries, compiled once
 # (``cspo.compiled``) for each number of workshops shown (a page holds 20 past ones and the current).
-_FIGURES_OF: dict[int, CompiledRead] = {}
+_FIGURES_OF = CompiledReads(
+    lambda count: CompiledRead(
+        lambda *shown: (
+            Workshop.objects.filter(pk__in=shown)
+            .select_related("course", "lead_trainer")
+            .only(*TRAINER_TABLE_FIELDS)
+            .with_figures()
+            .order_by()
+        ),
+        *numbers(count),
+    )
+)
 
 
 def _with_figures(pks: list[int]) -> list[Workshop]:
     """The workshops ``pks`` with what their table shows, and their figures, in no order."""
-    if not pks:
-        return []
-    read = _FIGURES_OF.get(len(pks))
-    if read is None:
-        read = _FIGURES_OF[len(pks)] = CompiledRead(
-            lambda *shown: (
-                Workshop.objects.filter(pk__in=shown)
-                .select_related("course", "lead_trainer")
-                .only(*TRAINER_TABLE_FIELDS)
-                .with_figures()
-                .order_by()
-            ),
-            *(-7_314_159 - n for n in range(len(pks))),
-        )
-    return read.objects(*pks)
+    return _FIGURES_OF[len(pks)].objects(*pks) if pks else []
 
 
 def _open_workshops(
