@@ -27,6 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,14 @@ class _Compiled:
     params: tuple
     positions: tuple[int, ...]  # where each argument goes among the parameters
     adapters: tuple  # how the database takes each argument (a date on SQLite: text), or None
-    compiler: Any  # the SQLCompiler, for its converters
-    converters: dict
+    converters: list[tuple[int, tuple[list, Any]]]  # each column's converters, with its expression
     instances: _Instances | None  # for a model queryset
+    locks: bool  # select_for_update(): only inside a transaction, on every database
+
+
+# A number no column holds (beyond 64 bits) matches no row, as with the ORM's lookups; a driver
+# would refuse it (SQLite's raises OverflowError), so such a read answers without asking.
+_LARGEST = 2**63 - 1
 
 
 def _adapter(connection, placeholder) -> Callable | None:
@@ -91,6 +97,8 @@ class CompiledRead:
             raise ImproperlyConfigured("A compiled read makes one query: no prefetch_related(), no related manager.")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
+        if compiler.has_extra_select:
+            raise ImproperlyConfigured("A compiled read reads the columns it names: no extra() or distinct() columns.")
         positions, adapters = [], []
         for placeholder in self.placeholders:
             adapter = _adapter(connections[alias], placeholder)
@@ -116,8 +124,9 @@ class CompiledRead:
                 related=get_related_populators(klass_info, select, alias),
                 annotations=dict(compiler.annotation_col_map or {}),
             )
-        converters = compiler.get_converters(columns)
-        return _Compiled(sql, tuple(params), tuple(positions), tuple(adapters), compiler, converters, instances)
+        converters = list(compiler.get_converters(columns).items())
+        locks = bool(queryset.query.select_for_update)
+        return _Compiled(sql, tuple(params), tuple(positions), tuple(adapters), converters, instances, locks)
 
     def _compiled(self, arguments: tuple, using: str) -> _Compiled:
         if len(arguments) != len(self.placeholders):
@@ -143,15 +152,31 @@ class CompiledRead:
 
     @staticmethod
     def _rows(compiled: _Compiled, arguments: tuple, using: str) -> list[tuple]:
+        connection = connections[using]
+        if compiled.locks and connection.get_autocommit():  # as the ORM checks when it compiles
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        if any(type(argument) is int and not -_LARGEST <= argument <= _LARGEST for argument in arguments):
+            return []
         params = list(compiled.params)
         for position, adapter, argument in zip(compiled.positions, compiled.adapters, arguments, strict=True):
             params[position] = argument if adapter is None else adapter(argument)
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if not compiled.converters:
             return rows
-        return [tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)]
+        return [_converted(row, compiled.converters, connection) for row in rows]
+
+
+def _converted(row: tuple, converters: list, connection) -> tuple:
+    """The row with each column's converters applied, as ``SQLCompiler.apply_converters`` does."""
+    row = list(row)
+    for position, (functions, expression) in converters:
+        value = row[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        row[position] = value
+    return tuple(row)
 
 
 def numbers(count: int) -> tuple[int, ...]:

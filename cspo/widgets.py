@@ -41,6 +41,8 @@ def _attrs(attrs: dict) -> str:
     """``attrs.html``: ``True`` names the attribute alone, ``False`` leaves it out."""
     drawn = []
     for name, value in attrs.items():
+        if callable(value) and not getattr(value, "do_not_call_in_templates", False):
+            value = value()  # the template language calls what it is given
         if value is False:
             continue
         drawn.append(f" {_text(name)}" if value is True else f' {_text(name)}="{_formatted(value)}"')

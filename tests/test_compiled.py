@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.db.models import Value
+from django.db.transaction import TransactionManagementError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -130,7 +132,8 @@ def test_a_compiled_model_read_builds_the_orm_s_own_instances_with_their_relatio
     by_orm = list(with_relations(participant.pk))
 
     def related(c):
-        return (c.course, c.course.renewal_level, c.enrolment.workshop.lead_trainer, c.submission)
+        relations = (c.course, c.course.renewal_level, c.enrolment, c.enrolment.workshop.lead_trainer, c.submission)
+        return [fields_of(relation) if relation is not None else None for relation in relations]
 
     with django_assert_num_queries(1):  # the relations come with the rows
         compiled = read.objects(participant.pk)
@@ -223,3 +226,35 @@ def test_compiled_reads_of_one_shape_are_compiled_once_a_key(three, participant)
     assert sorted(reads[2].rows(*pks[1:])) == [(pk,) for pk in pks[1:]]
     assert sorted(reads[3].rows(*pks)) == [(pk,) for pk in pks]
     assert built == [2, 3]
+
+
+# --- Guards ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(three):
+    read = CompiledRead(
+        lambda pk: Certification.objects.select_for_update().filter(pk=pk).values_list("pk"), -7_314_159
+    )
+    with transaction.atomic():
+        assert read.rows(three[0].pk) == [(three[0].pk,)]  # compiled here, inside a transaction
+
+    with pytest.raises(TransactionManagementError):
+        read.rows(three[0].pk)
+
+
+def test_a_number_no_column_holds_matches_nothing(three, login, trainer):
+    read = CompiledRead(lambda pk: Certification.objects.filter(pk=pk).values_list("pk"), -7_314_159)
+
+    assert read.rows(2**63) == read.rows(-(2**63)) == read.rows(10**30) == []
+    assert login(trainer).get(f"/trainer/workshops/{2**63}/").status_code == 404
+
+
+def test_columns_the_queryset_does_not_name_are_refused(three):
+    read = CompiledRead(
+        lambda pk: Certification.objects.filter(pk=pk).order_by("holder__email").distinct().values_list("pk"),
+        -7_314_159,
+    )
+
+    with pytest.raises(ImproperlyConfigured, match="no extra"):
+        read.rows(three[0].pk)

@@ -81,6 +81,7 @@ class Awkward(forms.Form):
     escaped = forms.CharField(initial='"quoted" <b>&amp;</b>', widget=forms.TextInput(attrs={"data-x": "<&>"}))
     safe = forms.CharField(initial=mark_safe("<i>kept</i>"), widget=forms.TextInput(attrs={"title": mark_safe("&")}))
     flags = forms.CharField(required=False, widget=forms.TextInput(attrs={"autofocus": True, "hidden": False}))
+    called = forms.CharField(required=False, widget=forms.TextInput(attrs={"data-n": lambda: "<called>"}))
     number = forms.DecimalField(initial=Decimal("1234.50"), widget=forms.NumberInput(attrs={"min": 0, "step": 0.25}))
     day = forms.DateField(initial=date(2026, 2, 3))
     empty = forms.CharField(initial="", required=False)

@@ -275,7 +275,7 @@ def test_quote_read_as_plain_rows_for_the_dashboard_equals_the_quote_a_renewal_u
 
     def figures(quote):
         return (
-            [c.pk for c in quote.certifications],
+            [(c.pk, c.expires_on, c.certificant_number) for c in quote.certifications],
             *(quote.seus_required, quote.seus_earned, quote.fee, quote.currency, quote.window_starts_on),
             *(quote.first_expiry, quote.requirement_met, quote.key),
         )

@@ -36,13 +36,14 @@ def workshop_row(context, workshop: Workshop) -> SafeString:
         dates = '<span class="muted">No sessions yet</span>'
     url = escape(url_of(context, "workshops:workshop_detail", workshop.pk))
     status = escape(workshop.status)
+    status_label = escape(_STATUSES.get(workshop.status, workshop.status))
     return mark_safe(  # every value above is escaped, a number, or markup of this function
         "<tr>\n"
         f'        <th scope="row"><a href="{url}">{escape(workshop)}</a>\n'
         f'          <span class="muted">{escape(workshop.course.kind)}{led_by}</span></th>\n'
         f"        <td>{dates}</td>\n"
         f"        <td>{escape(_FORMATS.get(workshop.format, workshop.format))}</td>\n"
-        f'        <td><span class="badge badge-{status}">{escape(_STATUSES.get(workshop.status, status))}</span></td>\n'
+        f'        <td><span class="badge badge-{status}">{status_label}</span></td>\n'
         f'        <td class="num">{workshop.seats_taken} / {workshop.capacity}</td>\n'
         f'        <td class="num">{workshop.waitlist_length}</td>\n'
         f'        <td class="num">{hours_minutes(workshop.contact_time)} '
