@@ -198,3 +198,11 @@ class CompiledReads:
         if read is None:
             read = self._by_key[key] = self.make(key)
         return read
+
+
+def padded(keys) -> tuple[int, ...]:
+    """The keys, then 0 (no row's key: keys count from 1) up to the next power of two: a list of any
+    length is read by one of a dozen compiled reads (``IN`` of 1, 2, 4 … keys), not one a length."""
+    keys = tuple(keys)
+    size = 1 << max(len(keys) - 1, 0).bit_length()
+    return keys + (0,) * (size - len(keys))

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import add_months
-from cspo.compiled import CompiledRead, CompiledReads
+from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
 
 from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, seus
 
@@ -161,15 +161,19 @@ def _price(quote: RenewalQuote, policy: RenewalPolicy) -> None:
 def _priced_quotes(
     holder_ids, *, today: date, policy: RenewalPolicy, plain_rows: bool = False
 ) -> dict[int, RenewalQuote]:
-    """Each holder's quote without the SEUs earned, in one query."""
+    """Each holder's quote without the SEUs earned, in one query. ``plain_rows``: ``holder_ids`` is a
+    list, and the certifications are ``QuotedCertification`` rows read by a compiled query."""
     quotes = {}
     if not isinstance(holder_ids, QuerySet):
         quotes = {pk: _new_quote(pk, today=today, policy=policy) for pk in holder_ids}
-    renewable = renewable_certifications(holder_ids, today=today, policy=policy)
     if plain_rows:
-        renewable = (
-            QuotedCertification(*row[:5], level=QuotedLevel(*row[5:])) for row in renewable.values_list(*QUOTED_COLUMNS)
-        )
+        keys = padded(holder_ids)
+        renewable = [
+            QuotedCertification(*row[:5], level=QuotedLevel(*row[5:]))
+            for row in _RENEWABLE_FOR[len(keys)].rows(today - timedelta(days=policy.grace_days), *keys)
+        ]
+    else:
+        renewable = renewable_certifications(holder_ids, today=today, policy=policy)
     for certification in renewable:
         if certification.holder_id not in quotes:
             quotes[certification.holder_id] = _new_quote(certification.holder_id, today=today, policy=policy)
@@ -179,17 +183,46 @@ def _priced_quotes(
     return quotes
 
 
+def _entries_counting(holder_ids, *, since: date, today: date) -> QuerySet:
+    """The holders' entries that count towards a renewal whose window starts ``since``."""
+    return (
+        SeuEntry.objects.filter(holder_id__in=holder_ids)
+        .counting_towards(since, today)
+        .values_list("holder_id", "earned_on", "hours")
+        .order_by()  # added up: any order
+    )
+
+
+# The quotes' two reads for a list of holders (a ledger's one, a dashboard page's fifty), compiled
+# once for each size of the padded list (``cspo.compiled``): compiling them cost more than running them.
+_HOLDER, _SINCE, _TODAY = -7_314_159, date(1, 1, 3), date(1, 1, 4)
+_RENEWABLE_FOR = CompiledReads(
+    lambda count: CompiledRead(
+        lambda since, *holders: _renewable(
+            Certification.objects.filter(holder_id__in=holders), since=since
+        ).values_list(*QUOTED_COLUMNS),
+        *(_SINCE, *numbers(count)),
+    )
+)
+_EARNED_FOR = CompiledReads(
+    lambda count: CompiledRead(
+        lambda since, today, *holders: _entries_counting(holders, since=since, today=today),
+        *(_SINCE, _TODAY, *numbers(count)),
+    )
+)
+
+
 def _count_seus_earned(quotes: dict[int, RenewalQuote], holder_ids, *, today: date) -> None:
     """Adds up each quote's unused SEU entries inside its window, in one query."""
     starts_by = {pk: q.window_starts_on for pk, q in quotes.items() if q.window_starts_on is not None}
     if not starts_by:
         return
-    entries = (
-        SeuEntry.objects.filter(holder_id__in=holder_ids if isinstance(holder_ids, QuerySet) else list(starts_by))
-        .counting_towards(min(starts_by.values()), today)  # from the earliest window: each holder's below
-        .values_list("holder_id", "earned_on", "hours")
-        .order_by()  # added up: any order
-    )
+    since = min(starts_by.values())  # from the earliest window: each holder's below
+    if isinstance(holder_ids, QuerySet):
+        entries = _entries_counting(holder_ids, since=since, today=today)
+    else:
+        keys = padded(starts_by)
+        entries = _EARNED_FOR[len(keys)].rows(since, today, *keys)
     for holder_id, earned_on, hours in entries:
         if holder_id in starts_by and earned_on >= starts_by[holder_id]:
             quotes[holder_id].seus_earned += hours
@@ -237,15 +270,7 @@ def quote(
 CENT = Decimal("0.01")
 
 
-# What the ledger reads on each visit, compiled once (``cspo.compiled``): compiling these five
-# queries cost the page more than running them.
-_HOLDER, _SINCE, _TODAY = -7_314_159, date(1, 1, 3), date(1, 1, 4)
-_RENEWABLE_OF = CompiledRead(
-    lambda holder_id, since: _renewable(Certification.objects.filter(holder_id=holder_id), since=since).values_list(
-        *QUOTED_COLUMNS
-    ),
-    *(_HOLDER, _SINCE),
-)
+# What else the ledger reads on each visit, compiled once (``cspo.compiled``).
 _ENTRY_FIGURES = CompiledRead(  # the number of entries, and the SEUs that count (no row: no entries)
     lambda holder_id, since, today: (
         SeuEntry.objects.filter(holder_id=holder_id)
@@ -272,17 +297,6 @@ _ENTRIES_PAGE = CompiledReads(  # by the page's first entry
 )
 
 
-def _holder_quote(holder, *, today: date, policy: RenewalPolicy) -> RenewalQuote:
-    """``_priced_quotes`` of one holder, its certifications as plain rows."""
-    holder_quote = _new_quote(holder.pk, today=today, policy=policy)
-    holder_quote.certifications = [
-        QuotedCertification(*row[:5], level=QuotedLevel(*row[5:]))
-        for row in _RENEWABLE_OF.rows(holder.pk, today - timedelta(days=policy.grace_days))
-    ]
-    _price(holder_quote, policy)
-    return holder_quote
-
-
 def ledger(holder, *, today: date | None = None, page_number=None) -> tuple[RenewalQuote, Page]:
     """The holder's quote and a page of their entries, newest first, each marked whether it
     ``counts`` towards this renewal (unused and inside the period). Three queries however many entries
@@ -290,7 +304,7 @@ def ledger(holder, *, today: date | None = None, page_number=None) -> tuple[Rene
     up by the database; the page."""
     today = today or timezone.localdate()
     policy = RenewalPolicy.current()
-    holder_quote = _holder_quote(holder, today=today, policy=policy)
+    holder_quote = _priced_quotes([holder.pk], today=today, policy=policy, plain_rows=True)[holder.pk]
     starts = holder_quote.window_starts_on
     [(count, earned)] = _ENTRY_FIGURES.rows(holder.pk, starts or today, today) or [(0, None)]
     if starts is not None and earned is not None:
@@ -340,17 +354,15 @@ EXPIRING_COLUMNS = (
 )
 
 
-def _due(*, today: date, days: int):
-    """Certifications of renewing courses expiring in the next ``days`` days."""
-    return Certification.objects.expiring_between(today, today + timedelta(days=days)).filter(
-        course__renewal_level__isnull=False
-    )
+def _due_between(first: date, last: date) -> QuerySet:
+    """Certifications of renewing courses expiring from ``first`` to ``last``."""
+    return Certification.objects.expiring_between(first, last).filter(course__renewal_level__isnull=False)
 
 
 def expiring_certifications(*, today: date, days: int):
-    """``_due``, soonest first, as rows of the ``EXPIRING_COLUMNS`` (``expiring()`` makes them
-    ``ExpiringCertification``)."""
-    return _due(today=today, days=days).order_by("expires_on", "pk").values_list(*EXPIRING_COLUMNS)
+    """``_due_between`` today and ``days`` days ahead, soonest first, as rows of the
+    ``EXPIRING_COLUMNS`` (``expiring()`` makes them ``ExpiringCertification``)."""
+    return _due_between(today, today + timedelta(days=days)).order_by("expires_on", "pk").values_list(*EXPIRING_COLUMNS)
 
 
 def expiring(rows) -> list[ExpiringCertification]:
@@ -368,14 +380,34 @@ def with_quotes(
     return [(c, quotes[c.holder_id]) for c in certifications]
 
 
+# The dashboard's page, read on each visit: compiled once (``cspo.compiled``), its list once a page.
+# The number due is counted without the holders' join, which the database cannot know it may leave
+# out: the expiry index alone answers it (grouped by the one state the rows have: one row, or none).
+_FIRST, _LAST = date(1, 1, 3), date(1, 1, 4)
+DASHBOARD_PER_PAGE = 50
+_DUE_COUNT = CompiledRead(
+    lambda first, last: _due_between(first, last).values("state").annotate(n=Count("pk")).values_list("n").order_by(),
+    *(_FIRST, _LAST),
+)
+_DUE_PAGE = CompiledReads(  # by the page's first row
+    lambda offset: CompiledRead(
+        lambda first, last: (
+            _due_between(first, last)
+            .order_by("expires_on", "pk")
+            .values_list(*EXPIRING_COLUMNS)[offset : offset + DASHBOARD_PER_PAGE]
+        ),
+        *(_FIRST, _LAST),
+    )
+)
+
+
 def expiring_page(*, today: date, days: int, page_number) -> tuple[Page, DashboardRows]:
     """A page of the dashboard's list, with the holders' quotes: four queries, whatever the number due."""
-    paginator = Paginator(expiring_certifications(today=today, days=days), 50)
-    # Counted without the holders' join, which the database cannot know it may leave out: the expiry
-    # index alone answers (3 ms), where counting the rows as listed joins every holder (22 ms).
-    paginator.count = _due(today=today, days=days).count()
-    page = paginator.get_page(page_number)
-    return page, with_quotes(expiring(page.object_list), today=today)
+    last = today + timedelta(days=days)
+    [(count,)] = _DUE_COUNT.rows(today, last) or [(0,)]
+    page = Paginator(range(count), DASHBOARD_PER_PAGE).get_page(page_number)
+    page.object_list = expiring(_DUE_PAGE[page.start_index() - 1].rows(today, last)) if count else []
+    return page, with_quotes(page.object_list, today=today)
 
 
 @dataclass
@@ -419,7 +451,7 @@ def _expiry_summary_in_python(*, today: date) -> list[ExpiryWindow]:
     scale (1.4 s for 19,549)."""
     windows = [ExpiryWindow(days=days) for days in DASHBOARD_WINDOWS]
     due = expiring_certifications(today=today, days=max(DASHBOARD_WINDOWS))
-    quotes = quotes_for(due.values("holder_id"), today=today, plain_rows=True)
+    quotes = quotes_for(due.values("holder_id"), today=today)
     for holder_id, expires_on in due.values_list("holder_id", "expires_on"):
         left = (expires_on - today).days
         met = holder_id in quotes and quotes[holder_id].requirement_met

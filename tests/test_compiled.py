@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 
 from certification import services
 from certification.models import Certification
-from cspo.compiled import CompiledRead, CompiledReads, numbers
+from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
 from tests.factories import CourseFactory, certification_for
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +258,9 @@ def test_columns_the_queryset_does_not_name_are_refused(three):
 
     with pytest.raises(ImproperlyConfigured, match="no extra"):
         read.rows(three[0].pk)
+
+
+def test_lists_of_keys_are_padded_with_no_row_s_key_to_a_few_lengths():
+    assert padded([7]) == (7,)
+    assert padded([7, 8, 9]) == (7, 8, 9, 0)
+    assert {len(padded(range(1, n + 1))) for n in range(1, 65)} == {1, 2, 4, 8, 16, 32, 64}

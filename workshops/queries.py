@@ -11,7 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from cspo.compiled import CompiledRead, CompiledReads, numbers
+from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
 from participants.models import User
 from participants.queries import sheet_row
 
@@ -124,7 +124,7 @@ TRAINER_TABLE_FIELDS = (
 )
 
 # The figures of the workshops a trainer's home shows: a query of five subqueries, compiled once
-# (``cspo.compiled``) for each number of workshops shown (a page holds 20 past ones and the current).
+# (``cspo.compiled``) for each size of the padded list of workshops shown.
 _FIGURES_OF = CompiledReads(
     lambda count: CompiledRead(
         lambda *shown: (
@@ -141,7 +141,8 @@ _FIGURES_OF = CompiledReads(
 
 def _with_figures(pks: list[int]) -> list[Workshop]:
     """The workshops ``pks`` with what their table shows, and their figures, in no order."""
-    return _FIGURES_OF[len(pks)].objects(*pks) if pks else []
+    keys = padded(pks)
+    return _FIGURES_OF[len(keys)].objects(*keys) if pks else []
 
 
 def _open_workshops(
