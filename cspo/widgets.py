@@ -3,9 +3,9 @@
 Django draws each widget with a template and two includes (``input.html``, ``attrs.html``); on the SEU
 ledger its eight fields took about 2 ms, a sixth of the page (bench/findings.md). ``WidgetRenderer``
 (``FORM_RENDERER``) writes the plain widgets (inputs of every type, textareas, selects of plain options,
-a file input with no file yet) in Python with the same markup, byte for byte, and leaves anything
-else to Django's templates: radio buttons, a file already uploaded, a widget whose template a project
-overrides. ``tests/test_widgets.py`` holds the two equal for every form of the project.
+radio buttons and checkboxes, a file input with no file yet) in Python with the same markup, byte
+for byte, and leaves anything else to Django's templates: a file already uploaded, a widget whose
+template a project overrides. ``tests/test_widgets.py`` holds the two equal for every form of the project.
 """
 
 from __future__ import annotations
@@ -73,6 +73,39 @@ def _select(widget: dict) -> str | None:
     return f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(groups)}\n</select>'
 
 
+def _choice(option: dict) -> str:
+    """``radio_option.html``/``checkbox_option.html``: ``input_option.html`` with the newline each
+    included file ends with."""
+    if not option["wrap_label"]:
+        return f"{_input(option)}\n\n\n"
+    target = f' for="{_text(option["attrs"]["id"])}"' if option["attrs"].get("id") else ""
+    return f"<label{target}>{_input(option)}\n {_text(option['label'])}</label>\n\n"
+
+
+def _choices(widget: dict) -> str | None:
+    """``multiple_input.html``: radio buttons, or checkboxes, each in a div, grouped as the choices are."""
+    attrs = widget["attrs"]
+    drawn = ["<div"]
+    if attrs.get("id"):
+        drawn.append(f' id="{_text(attrs["id"])}"')
+    if attrs.get("class"):
+        drawn.append(f' class="{_text(attrs["class"])}"')
+    drawn.append(">")
+    for group, options, _index in widget["optgroups"]:
+        if any(option["template_name"] not in CHOICE_OPTIONS for option in options):
+            return None  # options of their own template: Django draws them
+        if group:
+            drawn.append(f"\n  <div><label>{_text(group)}</label>")
+        drawn.extend(f"<div>\n    {_choice(option)}</div>" for option in options)
+        if group:
+            drawn.append("\n  </div>")
+    drawn.append("\n</div>")
+    return "".join(drawn)
+
+
+CHOICE_OPTIONS = {f"{WIDGETS}radio_option.html", f"{WIDGETS}checkbox_option.html"}
+
+
 def _file(widget: dict) -> str | None:
     """``clearable_file_input.html`` before a file is there (a file there: Django draws the link)."""
     if widget.get("is_initial"):
@@ -89,6 +122,8 @@ DRAWN: dict[str, Callable[[dict], str | None]] = {
     f"{WIDGETS}file.html": _input,
     f"{WIDGETS}textarea.html": _textarea,
     f"{WIDGETS}select.html": _select,
+    f"{WIDGETS}radio.html": _choices,
+    f"{WIDGETS}checkbox_select.html": _choices,
     f"{WIDGETS}clearable_file_input.html": _file,
 }
 
