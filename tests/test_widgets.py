@@ -1,5 +1,7 @@
 """Widgets drawn by Python (cspo/widgets.py) are Django's own markup, byte for byte: every field of
-every form of the project, empty, filled in and refused, and the widgets' awkward values."""
+every form of the project, empty, filled in and refused, and the widgets' awkward values. The
+form's fields with their labels, help and errors (cspo/form_fields.py) are the markup of the
+template that drew them before, kept here as the reference."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test.signals import template_rendered
 from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
@@ -69,6 +73,36 @@ def test_every_field_of_every_form_is_drawn_as_django_draws_it():
     for name, build in project_forms().items():
         by_django, by_python = drawn_by_both(build)
         assert by_python == by_django, name
+
+
+# includes/form.html as the template language drew it, before cspo/form_fields.py.
+FIELDS_TEMPLATE = """{# a form's fields with their labels, help and errors, linked for screen readers #}
+{% if form.non_field_errors %}
+  <div class="form-errors" role="alert">
+    {% for error in form.non_field_errors %}<p>{{ error }}</p>{% endfor %}
+  </div>
+{% endif %}
+{% for field in form.hidden_fields %}{{ field }}{% endfor %}
+{% for field in form.visible_fields %}
+  <div class="field{% if field.errors %} has-error{% endif %}">
+    <label for="{{ field.id_for_label }}">{{ field.label }}</label>
+    {{ field }}
+    {% if field.help_text %}<p class="help" id="{{ field.auto_id }}_helptext">{{ field.help_text|safe }}</p>{% endif %}
+    {% for error in field.errors %}<p class="error" id="{{ field.auto_id }}_error">{{ error }}</p>{% endfor %}
+  </div>
+{% endfor %}
+"""
+
+
+def test_every_form_s_fields_are_drawn_as_the_template_drew_them():
+    reference = Template(FIELDS_TEMPLATE)
+    refused_login = EmailAuthenticationForm(data={"username": "nobody@example.org", "password": "wrong"})
+    refused_login.is_valid()  # a non-field error: the e-mail and password do not match
+    forms_drawn = {name: build(None) for name, build in project_forms().items()} | {"refused log-in": refused_login}
+
+    for name, form in forms_drawn.items():
+        assert render_to_string("includes/form.html", {"form": form}) == reference.render(Context({"form": form})), name
+    assert "form-errors" in render_to_string("includes/form.html", {"form": refused_login})
 
 
 def test_the_project_draws_its_forms_with_the_python_widgets():
