@@ -15,6 +15,7 @@ from participants.queries import Progress, progress
 from workshops.models import Enrolment, Workshop, WorkshopSession
 from workshops.templatetags.durations import hours_minutes
 
+from .certificates import SHOWN_FIELDS, SHOWN_RELATIONS
 from .models import Certification, CourseExtension, ExamResult, status_of
 
 
@@ -236,6 +237,24 @@ def verification(number: str) -> VerifiedCertification | None:
     """The certification the public page states, by its (unique) number; a pending one is nobody's yet."""
     rows = _VERIFIED.rows(number)
     return VerifiedCertification(*rows[0]) if rows else None
+
+
+# What a certificate shows, read on each download of it: compiled once (``cspo.compiled``).
+_SHOWN = CompiledRead(
+    lambda pk: (
+        Certification.objects.select_related(*SHOWN_RELATIONS)
+        .only("holder_id", *SHOWN_FIELDS)
+        .exclude(state=Certification.State.PENDING)
+        .filter(pk=pk)
+        .order_by()
+    ),
+    -7_314_159,
+)
+
+
+def shown_certification(pk: int) -> list[Certification]:
+    """The activated certification ``pk`` with what its certificate shows (none if there is none)."""
+    return _SHOWN.objects(int(pk))
 
 
 def open_submission(workshop: Workshop):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from participants.permissions import administrator_required, is_administrator
 
 from .. import queries, services
-from ..certificates import SHOWN_FIELDS, SHOWN_RELATIONS, certificate_file
+from ..certificates import certificate_file
 from ..models import Certification
 
 # What a stranger checking a certificate needs to know; "expiring soon" is still valid.
@@ -23,15 +23,10 @@ VERDICTS = {"active": "Valid", "expiring": "Valid", "expired": "Expired", "revok
 def _own_certification(user, pk: int) -> Certification:
     """The holder's own activated certification; an administrator may open anyone's. Others get a
     404, so a number in the address tells nobody whose certification it is."""
-    certification = get_object_or_404(
-        Certification.objects.select_related(*SHOWN_RELATIONS)
-        .only("holder_id", *SHOWN_FIELDS)
-        .exclude(state=Certification.State.PENDING),
-        pk=pk,
-    )
-    if certification.holder_id != user.pk and not is_administrator(user):
+    found = queries.shown_certification(pk)
+    if not found or (found[0].holder_id != user.pk and not is_administrator(user)):
         raise Http404("No such certification.")
-    return certification
+    return found[0]
 
 
 @login_required
