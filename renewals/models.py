@@ -197,8 +197,13 @@ class RenewedCertification(models.Model):
 
 def counting_towards(window_starts_on: date, today: date) -> Q:
     """An entry counts towards the next renewal when no renewal used it yet and it was earned from
-    the start of the SEU window until today (``SeuEntry.counts_towards`` for a loaded entry)."""
+    the start of the SEU window until today (``entry_counts`` for an entry read)."""
     return Q(renewal__isnull=True, earned_on__gte=window_starts_on, earned_on__lte=today)
+
+
+def entry_counts(*, renewal_id: int | None, earned_on: date, window_starts_on: date | None, today: date) -> bool:
+    """``counting_towards`` for one entry; nothing counts without a window (nothing to renew)."""
+    return renewal_id is None and window_starts_on is not None and window_starts_on <= earned_on <= today
 
 
 class SeuEntryQuerySet(models.QuerySet):
@@ -270,10 +275,6 @@ class SeuEntry(models.Model):
     @property
     def is_credited(self) -> bool:
         return self.source_session_id is not None
-
-    def counts_towards(self, window_starts_on: date | None, today: date) -> bool:
-        """``counting_towards`` for this entry; nothing counts without a window (nothing to renew)."""
-        return self.renewal_id is None and window_starts_on is not None and window_starts_on <= self.earned_on <= today
 
 
 class Payment(models.Model):

@@ -16,7 +16,7 @@ from certification.models import Certification
 from certification.services import add_months
 from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
 
-from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, seus
+from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, entry_counts, seus
 
 ZERO = Decimal("0")
 
@@ -282,16 +282,45 @@ _ENTRY_FIGURES = CompiledRead(  # the number of entries, and the SEUs that count
     *(_HOLDER, _SINCE, _TODAY),
 )
 LEDGER_PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """An entry as the ledger shows it, read as a plain row (no model rows for its category and renewal)."""
+
+    pk: int
+    earned_on: date
+    title: str
+    description: str
+    hours: Decimal
+    evidence_url: str
+    evidence_file: str  # the stored file's name; "" without one
+    source_session_id: int | None
+    renewal_id: int | None
+    category: str
+    renewed_on: date | None  # the renewal that used it
+    counts: bool  # towards the next renewal
+
+    @property
+    def is_credited(self) -> bool:
+        return self.source_session_id is not None
+
+    @classmethod
+    def read(cls, row: tuple, *, window_starts_on: date | None, today: date) -> LedgerEntry:
+        """The entry of a row of the ``LEDGER_COLUMNS``, and whether it counts towards the renewal."""
+        counts = entry_counts(renewal_id=row[8], earned_on=row[1], window_starts_on=window_starts_on, today=today)
+        return cls(*row, counts=counts)
+
+
+LEDGER_COLUMNS = (  # LedgerEntry's fields but the last, in order
+    *("pk", "earned_on", "title", "description", "hours", "evidence_url", "evidence_file"),
+    *("source_session_id", "renewal_id", "category__name", "renewal__renewed_on"),
+)
 _ENTRIES_PAGE = CompiledReads(  # by the page's first entry
     lambda offset: CompiledRead(
-        lambda holder_id: (
-            SeuEntry.objects.filter(holder_id=holder_id)
-            .select_related("category", "renewal")
-            .only(  # the columns the page shows
-                *("earned_on", "title", "description", "hours", "evidence_url", "evidence_file"),
-                *("source_session_id", "renewal_id", "category__name", "renewal__renewed_on"),
-            )[offset : offset + LEDGER_PER_PAGE]
-        ),
+        lambda holder_id: SeuEntry.objects.filter(holder_id=holder_id).values_list(*LEDGER_COLUMNS)[
+            offset : offset + LEDGER_PER_PAGE
+        ],
         _HOLDER,
     )
 )
@@ -312,9 +341,8 @@ def ledger(holder, *, today: date | None = None, page_number=None) -> tuple[Rene
         holder_quote.seus_earned = Decimal(earned).quantize(CENT)
     paginator = Paginator(range(count), LEDGER_PER_PAGE)  # counted above: no second COUNT query
     page = paginator.get_page(page_number)
-    page.object_list = _ENTRIES_PAGE[page.start_index() - 1].objects(holder.pk) if count else []
-    for entry in page.object_list:
-        entry.counts = entry.counts_towards(starts, today)
+    rows = _ENTRIES_PAGE[page.start_index() - 1].rows(holder.pk) if count else []
+    page.object_list = [LedgerEntry.read(row, window_starts_on=starts, today=today) for row in rows]
     return holder_quote, page
 
 

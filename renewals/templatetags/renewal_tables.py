@@ -17,7 +17,7 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def seu_entry_row(context, entry, administering=False) -> SafeString:
-    """One entry of the ledger: its date, activity with description and evidence, category, SEUs,
+    """One entry of the ledger (a ``LedgerEntry``): its date, activity with description and evidence, category, SEUs,
     whether it counts, and (for its holder) the links to edit and delete it."""
     title = escape(entry.title)
     activity = title
@@ -32,7 +32,7 @@ def seu_entry_row(context, entry, administering=False) -> SafeString:
         url = url_of(context, "renewals:evidence", entry.pk)
         activity += f' <span class="muted"><a href="{escape(url)}">Evidence file</a></span>'
     if entry.renewal_id is not None:
-        counts = f"Used by the renewal of {short_date(context, entry.renewal.renewed_on)}"
+        counts = f"Used by the renewal of {short_date(context, entry.renewed_on)}"
     elif entry.counts:
         counts = '<span class="ok">Counts</span>'
     else:
