@@ -18,6 +18,7 @@ session's expiry so).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -100,11 +101,15 @@ class CompiledRead:
         if compiler.has_extra_select:
             raise ImproperlyConfigured("A compiled read reads the columns it names: no extra() or distinct() columns.")
         positions, adapters = [], []
+        where: dict[tuple, list[int]] = {}  # each parameter's places, by type and value
+        for index, param in enumerate(params):
+            if isinstance(param, Hashable):
+                where.setdefault((type(param), param), []).append(index)
         for placeholder in self.placeholders:
             adapter = _adapter(connections[alias], placeholder)
             taken = placeholder if adapter is None else adapter(placeholder)
             adapters.append(adapter)
-            found = [index for index, param in enumerate(params) if type(param) is type(taken) and param == taken]
+            found = where.get((type(taken), taken), [])
             if len(found) != 1:
                 raise ImproperlyConfigured(
                     f"The placeholder {placeholder!r} is {len(found)} times among the parameters of {sql!r}: "
@@ -187,16 +192,22 @@ def numbers(count: int) -> tuple[int, ...]:
 class CompiledReads:
     """Compiled reads of one shape that differ by a key the SQL holds as text, not as a parameter:
     a page's offset (``LIMIT``/``OFFSET``), a list's length (``IN (%s, %s)``). ``make(key)`` returns the
-    ``CompiledRead`` of that key, compiled the first time it is asked for."""
+    ``CompiledRead`` of that key, compiled the first time it is asked for. At most ``keep`` are kept,
+    the least recently asked for going first (a page far down a long list is compiled again)."""
 
-    def __init__(self, make: Callable[[Hashable], CompiledRead]):
+    def __init__(self, make: Callable[[Hashable], CompiledRead], *, keep: int = 32):
         self.make = make
-        self._by_key: dict[Hashable, CompiledRead] = {}
+        self.keep = keep
+        self._by_key: OrderedDict[Hashable, CompiledRead] = OrderedDict()
 
     def __getitem__(self, key: Hashable) -> CompiledRead:
         read = self._by_key.get(key)
         if read is None:
             read = self._by_key[key] = self.make(key)
+            if len(self._by_key) > self.keep:
+                self._by_key.popitem(last=False)
+        else:
+            self._by_key.move_to_end(key)
         return read
 
 

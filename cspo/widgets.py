@@ -4,16 +4,14 @@ Django draws each widget with a template and two includes (``input.html``, ``att
 ledger its eight fields took about 2 ms, a sixth of the page (bench/findings.md). ``WidgetRenderer``
 (``FORM_RENDERER``) writes the plain widgets (inputs of every type, textareas, selects of plain options,
 radio buttons and checkboxes, a file input with no file yet) in Python with the same markup, byte
-for byte, and leaves anything else to Django's templates: a file already uploaded, a widget whose
-template a project overrides. ``tests/test_widgets.py`` holds the two equal for every form of the project.
+for byte, and leaves anything else to Django's templates (a file already uploaded, options of a
+template of their own). ``tests/test_widgets.py`` holds the two equal for every form of the project.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import django
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -21,7 +19,6 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
 WIDGETS = "django/forms/widgets/"
-DJANGO_TEMPLATES = Path(django.__file__).parent / "forms" / "templates"
 
 
 def _text(value) -> str:
@@ -129,22 +126,12 @@ DRAWN: dict[str, Callable[[dict], str | None]] = {
 
 
 class WidgetRenderer(DjangoTemplates):
-    """Django's renderer, with the plain widgets written in Python when the template that would draw
-    them is Django's own (a project's override of it is drawn by the template, as always)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._djangos: dict[str, bool] = {}
-
-    def _is_djangos(self, template_name: str) -> bool:
-        if template_name not in self._djangos:
-            origin = Path(self.get_template(template_name).origin.name)
-            self._djangos[template_name] = origin.is_relative_to(DJANGO_TEMPLATES)
-        return self._djangos[template_name]
+    """Django's renderer, with the plain widgets written in Python. Like Django's, it finds the widget
+    templates in Django's own folder before any app's, so what it writes is what they would draw."""
 
     def render(self, template_name, context, request=None) -> SafeString:
         draw = DRAWN.get(template_name)
-        if draw is not None and "widget" in context and self._is_djangos(template_name):
+        if draw is not None and "widget" in context:
             html = draw(context["widget"])
             if html is not None:
                 return mark_safe(html)  # every value in it is escaped as the template escapes it

@@ -166,7 +166,11 @@ def _priced_quotes(
     quotes = {}
     if not isinstance(holder_ids, QuerySet):
         quotes = {pk: _new_quote(pk, today=today, policy=policy) for pk in holder_ids}
-    if plain_rows:
+    elif plain_rows:
+        raise TypeError("Plain rows are read for a list of holders, not a queryset.")
+    if plain_rows and not holder_ids:
+        renewable = []
+    elif plain_rows:
         keys = padded(holder_ids)
         renewable = [
             QuotedCertification(*row[:5], level=QuotedLevel(*row[5:]))
@@ -233,8 +237,8 @@ def quotes_for(
 ) -> dict[int, RenewalQuote]:
     """The quote of each holder, in two queries whatever their number. ``holder_ids`` is a list, or
     a ``values("holder_id")`` queryset to let the database pick the holders (then only holders with a
-    renewable certification get a quote). ``plain_rows``: the quotes' certifications are
-    ``QuotedCertification`` rows, for pages that show the quotes (renewing needs whole rows)."""
+    renewable certification get a quote). ``plain_rows`` (a list only): the quotes' certifications
+    are ``QuotedCertification`` rows, for pages that show the quotes (renewing needs whole rows)."""
     today = today or timezone.localdate()
     policy = policy or RenewalPolicy.current()
     if not isinstance(holder_ids, QuerySet):
@@ -432,7 +436,7 @@ _DUE_PAGE = CompiledReads(  # by the page's first row
 def expiring_page(*, today: date, days: int, page_number) -> tuple[Page, DashboardRows]:
     """A page of the dashboard's list, with the holders' quotes: four queries, whatever the number due."""
     last = today + timedelta(days=days)
-    [(count,)] = _DUE_COUNT.rows(today, last) or [(0,)]
+    count = sum(n for (n,) in _DUE_COUNT.rows(today, last))
     page = Paginator(range(count), DASHBOARD_PER_PAGE).get_page(page_number)
     page.object_list = expiring(_DUE_PAGE[page.start_index() - 1].rows(today, last)) if count else []
     return page, with_quotes(page.object_list, today=today)

@@ -264,3 +264,17 @@ def test_lists_of_keys_are_padded_with_no_row_s_key_to_a_few_lengths():
     assert padded([7]) == (7,)
     assert padded([7, 8, 9]) == (7, 8, 9, 0)
     assert {len(padded(range(1, n + 1))) for n in range(1, 65)} == {1, 2, 4, 8, 16, 32, 64}
+
+
+def test_a_family_keeps_the_reads_asked_for_last_and_compiles_others_again(three):
+    built = []
+
+    def make(offset):
+        built.append(offset)
+        return CompiledRead(lambda pk: Certification.objects.filter(pk__gte=pk).values_list("pk")[offset:], -7_314_159)
+
+    pages = CompiledReads(make, keep=2)
+    for offset in (0, 1, 0, 2, 0, 1):  # 1 is the least recently asked for when 2 comes
+        assert len(pages[offset].rows(0)) == 3 - offset
+
+    assert built == [0, 1, 2, 1]

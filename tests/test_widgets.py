@@ -19,12 +19,15 @@ from django.test.signals import template_rendered
 from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 
+from certification.views.exports import EligibilityExportForm
+from certification.views.participant import ActivationForm
 from cspo.widgets import WidgetRenderer
 from participants.forms import EmailAuthenticationForm, MarkForm, QueuedPasswordResetForm, UnderstandingForm
 from renewals.forms import PaymentForm, RecordPaymentForm, SeuEntryForm
 from tests.factories import SeuEntryFactory, UserFactory, WorkshopFactory
 from workshops.forms import PreworkItemForm, SessionForm, WorkshopForm
 from workshops.forms_public import CatalogueFilterForm, EnrolmentForm, TimeZoneForm
+from workshops.views.roster import EnrolPersonForm, RosterUploadForm
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +69,13 @@ def project_forms():
         "catalogue filters": lambda r: CatalogueFilterForm(data={"course": "NOPE", "month": "2027-3"}, renderer=r),
         "enrolment": lambda r: EnrolmentForm(user=trainer, renderer=r),
         "time zone": lambda r: TimeZoneForm(current="Asia/Kolkata", renderer=r),
+        "activation, new password": lambda r: ActivationForm(
+            data={"password": "short", "password_again": "other"}, holder=UserFactory(password=None), renderer=r
+        ),
+        "activation": lambda r: ActivationForm(holder=trainer, renderer=r),
+        "eligibility export": lambda r: EligibilityExportForm(data={"workshop": "0", "start": "no"}, renderer=r),
+        "enrol a person": lambda r: EnrolPersonForm(data={"email": "<not an address>"}, renderer=r),
+        "roster upload": lambda r: RosterUploadForm(renderer=r),
     }
 
 

@@ -255,3 +255,15 @@ def test_dashboard_list_pages_through_every_certification_due_soonest_first(logi
     assert len(listed_pks) == 52
     assert "Page 1 of 2" in first.content.decode()
     assert "Page 2 of 2" in second.content.decode()
+
+
+def test_dashboard_with_nothing_due_says_so_in_three_queries(login, administrator, django_assert_num_queries):
+    client = login(administrator)
+    client.get(DASHBOARD)  # the summary counted, then kept ten minutes
+
+    # the session, the user, the number due (none: no page to read, no quotes to make)
+    with django_assert_num_queries(3):
+        response = client.get(DASHBOARD, {"days": 90, "page": 2})
+
+    assert response.context["rows"] == []
+    assert summary(response.content.decode())["90 days"][0] == "0"

@@ -282,3 +282,8 @@ def test_quote_read_as_plain_rows_for_the_dashboard_equals_the_quote_a_renewal_u
 
     assert {pk: figures(q) for pk, q in shown.items()} == {pk: figures(q) for pk, q in renewing.items()}
     assert {q.seus_required for q in shown.values()} >= {Decimal("20"), Decimal("30"), Decimal("40")}  # levels mixed
+
+
+def test_quotes_as_plain_rows_are_read_for_a_list_of_holders_only():
+    with pytest.raises(TypeError, match="list of holders"):
+        queries.quotes_for(Certification.objects.values("holder_id"), today=TODAY, plain_rows=True)
