@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, numbers
 from participants.models import AttendanceMark
 from participants.queries import Progress, progress
 from workshops.models import Enrolment, Workshop, WorkshopSession
@@ -184,7 +184,7 @@ _CERTIFICATIONS_OF = CompiledRead(
         .select_related("course__renewal_level", "enrolment__workshop__lead_trainer")
         .order_by("-issued_on", "-created_at")
     ),
-    -7_314_159,
+    *numbers(1),
 )
 
 
@@ -248,7 +248,7 @@ _SHOWN = CompiledRead(
         .filter(pk=pk)
         .order_by()
     ),
-    -7_314_159,
+    *numbers(1),
 )
 
 

@@ -81,7 +81,7 @@ class CompiledRead:
     """``build(*placeholders)`` returns the queryset; ``rows(*arguments)`` (``values_list()``) or
     ``objects(*arguments)`` (models) runs it with the arguments in the placeholders' places. Each
     placeholder is a value of the column's type that the compiled parameters hold exactly once: an
-    unlikely string (``"\\x00number\\x00"``), number (``-7_314_159``) or date (``date(1, 1, 3)``).
+    unlikely string (``"\\x00number\\x00"``), number or date (``numbers()``, ``dates()``).
     An argument is passed to the database as the ORM would pass a value of the placeholder's type, so
     it must have that type already (an ``int`` for a key, a ``date`` for a date)."""
 
@@ -185,8 +185,13 @@ def _converted(row: tuple, converters: list, connection) -> tuple:
 
 
 def numbers(count: int) -> tuple[int, ...]:
-    """``count`` distinct number placeholders, for a list of keys (``pk__in``)."""
+    """``count`` distinct number placeholders: keys no row has."""
     return tuple(-7_314_159 - n for n in range(count))
+
+
+def dates(count: int) -> tuple[date, ...]:
+    """``count`` distinct date placeholders: days no row has."""
+    return tuple(date(1, 1, 3 + n) for n in range(count))
 
 
 class CompiledReads:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, numbers
 
 from .models import User
 
-_USER = CompiledRead(lambda pk: User.objects.filter(pk=pk).order_by(), -7_314_159)
+_USER = CompiledRead(lambda pk: User.objects.filter(pk=pk).order_by(), *numbers(1))
 
 
 class UserBackend(ModelBackend):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, numbers
 from workshops.models import Enrolment, Workshop, WorkshopSession
 
 from .models import AttendanceMark, MarkChange, UnderstandingConfirmation, User
@@ -207,7 +207,7 @@ def sheet_fingerprint(workshop: Workshop, *, now: datetime) -> tuple:
 
 # Read by every cell save (the enrolment, the sessions, the row's marks): compiled once
 # (``cspo.compiled``), as compiling them cost more than running them.
-_WORKSHOP, _ENROLMENT = -7_314_159, -7_314_160
+_WORKSHOP, _ENROLMENT = numbers(2)
 _ENROLMENT_OF = CompiledRead(
     lambda workshop_id, pk: (
         Enrolment.objects.select_related("participant").filter(workshop_id=workshop_id, pk=pk).order_by()

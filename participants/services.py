@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, numbers
 from workshops.models import Enrolment, Workshop
 
 from .models import AttendanceMark, MarkChange, OutboundEmail, UnderstandingConfirmation, User, normalize_email_address
@@ -236,7 +236,7 @@ def _check_sheet_open(*, workshop, reason: str) -> None:
 
 
 # Every cell save locks and reads so: compiled once (``cspo.compiled``), as compiling cost more than running.
-_ENROLMENT, _SESSION = -7_314_159, -7_314_160
+_ENROLMENT, _SESSION = numbers(2)
 _LOCK_ENROLMENT = CompiledRead(
     lambda pk: Enrolment.objects.select_for_update().filter(pk=pk).values_list("pk").order_by(), _ENROLMENT
 )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import add_months
-from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
+from cspo.compiled import CompiledRead, CompiledReads, dates, numbers, padded
 
 from .models import Renewal, RenewalLevel, RenewalPolicy, SeuEntry, counting_towards, entry_counts, seus
 
@@ -199,7 +199,7 @@ def _entries_counting(holder_ids, *, since: date, today: date) -> QuerySet:
 
 # The quotes' two reads for a list of holders (a ledger's one, a dashboard page's fifty), compiled
 # once for each size of the padded list (``cspo.compiled``): compiling them cost more than running them.
-_HOLDER, _SINCE, _TODAY = -7_314_159, date(1, 1, 3), date(1, 1, 4)
+(_HOLDER,), (_SINCE, _TODAY) = numbers(1), dates(2)
 _RENEWABLE_FOR = CompiledReads(
     lambda count: CompiledRead(
         lambda since, *holders: _renewable(
@@ -391,10 +391,15 @@ def _due_between(first: date, last: date) -> QuerySet:
     return Certification.objects.expiring_between(first, last).filter(course__renewal_level__isnull=False)
 
 
+def _expiring_between(first: date, last: date) -> QuerySet:
+    """``_due_between``, soonest first, as rows of the ``EXPIRING_COLUMNS`` (``expiring()`` makes them
+    ``ExpiringCertification``)."""
+    return _due_between(first, last).order_by("expires_on", "pk").values_list(*EXPIRING_COLUMNS)
+
+
 def expiring_certifications(*, today: date, days: int):
-    """``_due_between`` today and ``days`` days ahead, soonest first, as rows of the
-    ``EXPIRING_COLUMNS`` (``expiring()`` makes them ``ExpiringCertification``)."""
-    return _due_between(today, today + timedelta(days=days)).order_by("expires_on", "pk").values_list(*EXPIRING_COLUMNS)
+    """``_expiring_between`` today and ``days`` days ahead."""
+    return _expiring_between(today, today + timedelta(days=days))
 
 
 def expiring(rows) -> list[ExpiringCertification]:
@@ -415,20 +420,15 @@ def with_quotes(
 # The dashboard's page, read on each visit: compiled once (``cspo.compiled``), its list once a page.
 # The number due is counted without the holders' join, which the database cannot know it may leave
 # out: the expiry index alone answers it (grouped by the one state the rows have: one row, or none).
-_FIRST, _LAST = date(1, 1, 3), date(1, 1, 4)
 DASHBOARD_PER_PAGE = 50
 _DUE_COUNT = CompiledRead(
     lambda first, last: _due_between(first, last).values("state").annotate(n=Count("pk")).values_list("n").order_by(),
-    *(_FIRST, _LAST),
+    *dates(2),
 )
 _DUE_PAGE = CompiledReads(  # by the page's first row
     lambda offset: CompiledRead(
-        lambda first, last: (
-            _due_between(first, last)
-            .order_by("expires_on", "pk")
-            .values_list(*EXPIRING_COLUMNS)[offset : offset + DASHBOARD_PER_PAGE]
-        ),
-        *(_FIRST, _LAST),
+        lambda first, last: _expiring_between(first, last)[offset : offset + DASHBOARD_PER_PAGE],
+        *dates(2),
     )
 )
 

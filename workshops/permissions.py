@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.http import Http404
 
-from cspo.compiled import CompiledRead
+from cspo.compiled import CompiledRead, numbers
 
 from .models import Workshop
 
@@ -28,7 +28,7 @@ def can_view_workshop(user, workshop: Workshop) -> bool:
 # The rule of ``can_manage_workshop`` asked in the one query that loads the workshop: the co-trainers
 # are not loaded to find the user among them. Every trainer page and every sheet cell save starts
 # here, so the query is compiled once (``cspo.compiled``): compiling it cost more than running it.
-_WORKSHOP, _TRAINER, _CO_TRAINER = -7_314_159, -7_314_160, -7_314_161
+_WORKSHOP, _TRAINER, _CO_TRAINER = numbers(3)
 _ANY_WORKSHOP = CompiledRead(
     lambda pk: Workshop.objects.select_related("course", "lead_trainer").filter(pk=pk).order_by(), _WORKSHOP
 )
