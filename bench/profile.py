@@ -3,6 +3,7 @@ settings, the benchmark's data), its SQL queries with their times, and a cProfil
 
     python -m bench.profile sheet            # after a run of the benchmark (its data is kept)
     python -m bench.profile dashboard --requests 20 --explain
+    python -m bench.profile ledger --html /tmp/ledger.html   # the page, to compare markup before and after
 
 Pages: see PAGES. The profile is written to bench/data/profile-<page>.txt and its top printed.
 """
