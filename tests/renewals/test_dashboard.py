@@ -211,13 +211,13 @@ def test_dashboard_query_count_is_flat(login, administrator, trainer, django_ass
     client = login(administrator)
     RenewalPolicy.current()  # read once, then from the cache
 
-    # the session, the user; the list: its count, its page, and for its quotes the renewable
-    # certifications and the SEU entries; the summary, counted by one query on PostgreSQL (in Python
-    # elsewhere: the holders' renewable certifications, their SEU entries, the expiry dates)
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 9):
+    # the session, the user; the list's page (not counted: the summary counts), and for its quotes the
+    # renewable certifications and the SEU entries; the summary, counted by one query on PostgreSQL
+    # (in Python elsewhere: the holders' renewable certifications, their SEU entries, the expiry dates)
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 8):
         response = client.get(DASHBOARD, {"days": 90})
     # within ten minutes: the summary comes from the cache
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         again = client.get(DASHBOARD, {"days": 90})
 
     assert len(response.context["rows"]) == count
@@ -253,17 +253,67 @@ def test_dashboard_list_pages_through_every_certification_due_soonest_first(logi
     assert listed_pks == list(due.order_by("expires_on", "pk").values_list("pk", flat=True))
     assert len(first.context["rows"]) == 50
     assert len(listed_pks) == 52
-    assert "Page 1 of 2" in first.content.decode()
-    assert "Page 2 of 2" in second.content.decode()
+    assert pager(first) == ("Page 1", None, "?days=90&page=2")
+    assert pager(second) == ("Page 2", "?days=90&page=1", None)
+    assert "51–52, soonest first" in second.content.decode()
+
+
+def pager(response) -> tuple[str, str | None, str | None]:
+    """What the list's pager says, and where its previous and next links go."""
+    nav = re.search(r'<nav aria-label="Pages" class="pager">(.*?)</nav>', response.content.decode(), re.S).group(1)
+    links = {rel: html.unescape(href) for href, rel in re.findall(r'<a href="([^"]*)" rel="(\w+)"', nav)}
+    return re.search(r"<span>(.*?)</span>", nav).group(1), links.get("prev"), links.get("next")
+
+
+def test_dashboard_page_beyond_the_end_shows_the_last_page(login, administrator, trainer, django_assert_num_queries):
+    for number in range(53):
+        certification_expiring(UserFactory(), trainer, in_days=1 + number % 26)
+    client = login(administrator)
+    client.get(DASHBOARD)  # the summary counted, then kept ten minutes
+
+    # the session, the user, the page asked for (empty), the number due, the last page, its quotes
+    with django_assert_num_queries(7):
+        response = client.get(DASHBOARD, {"days": 90, "page": 9})
+
+    assert len(response.context["rows"]) == 3
+    assert pager(response) == ("Page 2", "?days=90&page=1", None)
+
+
+@pytest.mark.parametrize("asked", ["abc", "0", "-3", "", "99999999999999999999999999"])
+def test_dashboard_page_number_that_is_no_page_number_shows_a_page(login, administrator, trainer, asked):
+    for number in range(51):
+        certification_expiring(UserFactory(), trainer, in_days=1 + number % 26)
+    client = login(administrator)
+
+    response = client.get(DASHBOARD, {"days": 90, "page": asked})
+
+    assert response.status_code == 200
+    if asked.startswith("9999"):  # beyond the end: the last page
+        assert pager(response) == ("Page 2", "?days=90&page=1", None)
+    else:
+        assert pager(response) == ("Page 1", None, "?days=90&page=2")
 
 
 def test_dashboard_with_nothing_due_says_so_in_three_queries(login, administrator, django_assert_num_queries):
     client = login(administrator)
     client.get(DASHBOARD)  # the summary counted, then kept ten minutes
 
-    # the session, the user, the number due (none: no page to read, no quotes to make)
+    # the session, the user, the list's first page (empty: no quotes to make)
     with django_assert_num_queries(3):
-        response = client.get(DASHBOARD, {"days": 90, "page": 2})
+        response = client.get(DASHBOARD, {"days": 90})
 
     assert response.context["rows"] == []
     assert summary(response.content.decode())["90 days"][0] == "0"
+    assert "No certification expires within 90 days." in response.content.decode()
+
+
+def test_dashboard_page_beyond_the_end_of_nothing_due_says_so(login, administrator, django_assert_num_queries):
+    client = login(administrator)
+    client.get(DASHBOARD)
+
+    # the session, the user, the page asked for (empty), the number due (none: nothing more to read)
+    with django_assert_num_queries(4):
+        response = client.get(DASHBOARD, {"days": 90, "page": 2})
+
+    assert response.context["rows"] == []
+    assert "No certification expires within 90 days." in response.content.decode()
