@@ -198,14 +198,15 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 # The queue this deployment's tasks go to and its workers consume: one Redis can then serve
 # several deployments, or several test runs, without one's worker taking another's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
-CELERY_RESULT_BACKEND = REDIS_URL
+# Nothing reads a task's result: none is stored, so publishing a task is one write to the broker
+# (not also a subscription to the result's channel), and a broker that is away fails it within a second
+# (cspo.celery.publish_after_commit), not after the result store's 19 s of reconnecting.
+CELERY_TASK_IGNORE_RESULT = True
 # Without a broker, tasks run inside the web process so the embedded default needs no worker.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 # A task is acknowledged after it ran, so a worker that dies mid-task hands it to another one;
 # every task's service is therefore written to be safe to run twice.
@@ -219,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-prework": {"task": "workshops.send_due_prework", "schedule": 900},
     "advance-workshop-statuses": {"task": "workshops.advance_workshop_statuses", "schedule": 300},
     "remind-unactivated-certifications": {"task": "certification.remind_unactivated", "schedule": 3600},
+    "credit-stranded-attendance": {"task": "renewals.credit_stranded_attendance", "schedule": 300},
     "send-renewal-reminders": {"task": "renewals.send_renewal_reminders", "schedule": crontab(hour=6, minute=5)},
     "requeue-stranded-emails": {"task": "participants.requeue_stranded_emails", "schedule": 600},
     "clear-expired-sessions": {

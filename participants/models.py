@@ -171,8 +171,14 @@ class AttendanceMark(models.Model):
     note = models.CharField(max_length=200, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+    # Changed since the SEU credit (renewals) last followed it: set with each change, cleared by the
+    # credit's task; a mark left pending (its task lost, the broker away) is credited by a periodic job.
+    credit_pending = models.BooleanField(default=False, db_default=False)  # rows written in bulk too
 
     class Meta:
+        indexes = [
+            models.Index(fields=["updated_at"], condition=Q(credit_pending=True), name="mark_credit_pending"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["enrolment", "session"],

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cspo.celery import publish_after_commit
 from cspo.compiled import CompiledRead, numbers
 from workshops.models import Enrolment, Workshop
 
@@ -115,7 +116,7 @@ def queue_emails(messages: list[OutboundEmail]) -> list[OutboundEmail]:
     from .tasks import deliver_emails  # the task module imports this one
 
     for start in range(0, len(messages), DELIVERY_BATCH):
-        deliver_emails.delay_on_commit(message_ids=[m.pk for m in messages[start : start + DELIVERY_BATCH]])
+        publish_after_commit(deliver_emails, message_ids=[m.pk for m in messages[start : start + DELIVERY_BATCH]])
     return messages
 
 
@@ -135,7 +136,7 @@ def _queue_composed(message: OutboundEmail) -> OutboundEmail | None:
 def _deliver_after_commit(message: OutboundEmail) -> None:
     from .tasks import deliver_email  # the task module imports this one
 
-    deliver_email.delay_on_commit(message_id=message.pk)
+    publish_after_commit(deliver_email, message_id=message.pk)  # lost, it is found by ``stranded_emails``
 
 
 class TemporarySendFailure(Exception):
@@ -298,6 +299,7 @@ def record_mark(
     if mark.snapshot() == before:
         return mark
     mark.updated_by = by
+    mark.credit_pending = True  # until the SEU credit follows the change (renewals)
     mark.save()
     MarkChange.objects.create(
         enrolment=enrolment, mark=mark, changed_by=by, before=before, after=mark.snapshot(), reason=reason.strip()

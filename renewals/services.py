@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from certification.models import Certification
 from certification.services import extend
+from cspo.celery import publish_after_commit
 from participants.models import AttendanceMark, OutboundEmail, User
 from participants.services import compose_email, queue_email, queue_emails
 from workshops.services import absolute_url
@@ -153,10 +154,32 @@ def delete_seu_entry(*, entry: SeuEntry) -> None:
 
 
 def credit_attendance_after_commit(*, enrolment_id: int, session_id: int) -> None:
-    """Called when a mark changes: the credit follows once the mark is committed, in a worker."""
+    """Called when a mark changes: the credit follows once the mark is committed, in a worker (or, its
+    task lost, in ``credit_stranded_attendance``'s periodic job: the mark stays ``credit_pending``)."""
     from .tasks import credit_attendance  # the task module imports this one
 
-    credit_attendance.delay_on_commit(enrolment_id=enrolment_id, session_id=session_id)
+    publish_after_commit(credit_attendance, enrolment_id=enrolment_id, session_id=session_id)
+
+
+# A mark still pending this long after its change lost its credit's task (the broker was away, a worker
+# stopped): the periodic job credits it.
+STRANDED_CREDIT_AFTER = timedelta(minutes=2)
+STRANDED_CREDIT_BATCH = 500
+
+
+def stranded_credits(*, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(enrolment id, session id) of the marks whose credit never followed, oldest first."""
+    before = (now or timezone.now()) - STRANDED_CREDIT_AFTER
+    pending = AttendanceMark.objects.filter(credit_pending=True, updated_at__lte=before).order_by("updated_at")
+    return list(pending.values_list("enrolment_id", "session_id")[:STRANDED_CREDIT_BATCH])
+
+
+def credit_stranded_attendance(*, now: datetime | None = None) -> int:
+    """The periodic job: credit each mark whose credit's task was lost, one transaction each."""
+    stranded = stranded_credits(now=now)
+    for enrolment_id, session_id in stranded:
+        credit_attendance(enrolment_id=enrolment_id, session_id=session_id)
+    return len(stranded)
 
 
 def _quarters_down(hours: Decimal) -> Decimal:
@@ -175,6 +198,15 @@ def credit_attendance(*, enrolment_id: int, session_id: int) -> SeuEntry | None:
     )
     if mark is None:
         return None
+    entry = _credit(mark, enrolment_id=enrolment_id)
+    # Followed: unless the mark changed again meanwhile, whose own credit is then still to come.
+    AttendanceMark.objects.filter(pk=mark.pk, updated_at=mark.updated_at, credit_pending=True).update(
+        credit_pending=False
+    )
+    return entry
+
+
+def _credit(mark: AttendanceMark, *, enrolment_id: int) -> SeuEntry | None:
     session, holder = mark.session, mark.enrolment.participant
     User.objects.select_for_update().filter(pk=holder.pk).first()
     existing = SeuEntry.objects.filter(holder=holder, source_session=session).first()
@@ -277,7 +309,8 @@ def _after_renewal(*, renewal: Renewal, certifications: list[Certification]) -> 
     from .tasks import issue_certificate  # the task module imports this one
 
     for certification in certifications:
-        issue_certificate.delay_on_commit(certification_id=certification.pk)
+        # lost (the broker away), the holder's first download draws the certificate instead
+        publish_after_commit(issue_certificate, certification_id=certification.pk)
     queue_email(
         purpose="renewal_confirmation",
         to=renewal.holder.email,

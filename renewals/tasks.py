@@ -15,6 +15,11 @@ def credit_attendance(*, enrolment_id: int, session_id: int) -> None:
     services.credit_attendance(enrolment_id=enrolment_id, session_id=session_id)
 
 
+@shared_task(name="renewals.credit_stranded_attendance")
+def credit_stranded_attendance() -> int:
+    return services.credit_stranded_attendance()
+
+
 @shared_task(name="renewals.issue_certificate")
 def issue_certificate(*, certification_id: int) -> None:
     services.issue_certificate(certification_id=certification_id)

@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 
 from certification.services import revoke
+from participants.models import AttendanceMark
 from participants.services import record_mark
 from renewals.models import RenewalPolicy, SeuEntry
 from renewals.payments import TestProvider
 from renewals.queries import quote
-from renewals.services import credit_attendance, renew
+from renewals.services import STRANDED_CREDIT_AFTER, credit_attendance, credit_stranded_attendance, renew
 from tests.factories import (
     CourseFactory,
     EnrolmentFactory,
@@ -326,4 +327,47 @@ def test_credit_attendance_for_a_session_without_a_mark_does_nothing(holder, lea
 
     assert credit_attendance(enrolment_id=enrolment.pk, session_id=lean_coffee.pk) is None
 
+    assert SeuEntry.objects.count() == 0
+
+
+# --- A credit whose task was lost ----------------------------------------------------------------
+
+
+def test_a_changed_mark_waits_for_its_credit_until_the_task_ran(
+    holder, trainer, lean_coffee, django_capture_on_commit_callbacks
+):
+    enrolment = enrolled(holder, lean_coffee)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        record_mark(enrolment=enrolment, session=lean_coffee, by=trainer, presence="present", now=MARKED_AT)
+    pending = AttendanceMark.objects.get().credit_pending
+    for publish in queued:
+        publish()
+
+    assert pending is True
+    assert AttendanceMark.objects.get().credit_pending is False
+    assert SeuEntry.objects.get().hours == Decimal("1.5")
+
+
+def test_the_periodic_job_credits_a_mark_whose_task_was_lost(holder, trainer, lean_coffee):
+    enrolment = enrolled(holder, lean_coffee)
+    record_mark(enrolment=enrolment, session=lean_coffee, by=trainer, presence="present", now=MARKED_AT)  # no task
+    changed_at = AttendanceMark.objects.get().updated_at
+
+    too_soon = credit_stranded_attendance(now=changed_at + STRANDED_CREDIT_AFTER - timedelta(seconds=1))
+    credited = credit_stranded_attendance(now=changed_at + STRANDED_CREDIT_AFTER)
+    again = credit_stranded_attendance(now=changed_at + STRANDED_CREDIT_AFTER * 10)
+
+    assert (too_soon, credited, again) == (0, 1, 0)  # its own task may still come; then once
+    assert SeuEntry.objects.get().hours == Decimal("1.5")
+    assert AttendanceMark.objects.get().credit_pending is False
+
+
+def test_the_periodic_job_leaves_a_mark_without_a_credit_to_make_followed(trainer, lean_coffee):
+    newcomer = UserFactory()  # no certification: attending credits nothing, and nothing stays pending
+    record_mark(enrolment=enrolled(newcomer, lean_coffee), session=lean_coffee, by=trainer, presence="present",
+                now=MARKED_AT)  # fmt: skip
+    later = AttendanceMark.objects.get().updated_at + STRANDED_CREDIT_AFTER
+
+    assert (credit_stranded_attendance(now=later), credit_stranded_attendance(now=later)) == (1, 0)
     assert SeuEntry.objects.count() == 0

@@ -1,0 +1,96 @@
+"""Redis as the broker may be away (restarting, unreachable): a change people make is saved and
+answered all the same, and its follow-up work (an SEU credit, an e-mail) is left in the database for
+its periodic job (cspo.celery.publish_after_commit). Before, a cell save waited 19 s for Celery's
+result store and then answered a server error, although the mark was saved."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cspo.celery import app as celery_app
+from participants.models import AttendanceMark, OutboundEmail
+from participants.services import queue_email, stranded_emails
+from renewals.models import RenewalPolicy, SeuEntry
+from renewals.services import STRANDED_CREDIT_AFTER, credit_stranded_attendance
+from tests.factories import (
+    EnrolmentFactory,
+    WorkshopFactory,
+    certification_for,
+    seu_category,
+    workshop_with_daily_sessions,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOWHERE = "redis://127.0.0.1:9/0"  # a real broker connection, to a port where nothing listens
+HTMX = {"HX-Request": "true"}
+
+
+def _forget_broker_connections() -> None:
+    """Celery keeps its broker connections and producers once made; the next publish makes new ones."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_away():
+    conf = celery_app.conf
+    before = conf.task_always_eager, conf.broker_url
+    conf.task_always_eager, conf.broker_url = False, NOWHERE
+    _forget_broker_connections()
+    yield
+    conf.task_always_eager, conf.broker_url = before
+    _forget_broker_connections()
+
+
+def test_without_the_broker_a_cell_save_is_saved_and_its_credit_follows_later(
+    login, trainer, participant, broker_away, django_capture_on_commit_callbacks, caplog
+):
+    policy = RenewalPolicy.current()
+    policy.community_category = seu_category("Events")
+    policy.save()
+    workshop, (session,) = workshop_with_daily_sessions(2, days_from_now=-1, lead_trainer=trainer)
+    certification_for(participant, trainer, activated_on=timezone.localdate() - timedelta(days=60))
+    enrolment = EnrolmentFactory(participant=participant, workshop=workshop)
+
+    with caplog.at_level(logging.WARNING, logger="cspo.celery"), django_capture_on_commit_callbacks(execute=True):
+        response = login(trainer).post(
+            f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{session.pk}/",
+            {"presence": "present", "participated": "on"},
+            headers=HTMX,
+        )
+
+    mark = AttendanceMark.objects.get()
+    assert response.status_code == 200
+    assert 'data-state="saved"' in response.content.decode()
+    assert (mark.presence, mark.credit_pending) == ("present", True)
+    assert "The broker is unavailable" in caplog.text
+    assert "renewals.credit_attendance" in caplog.text
+    assert not SeuEntry.objects.exists()
+
+    assert credit_stranded_attendance(now=mark.updated_at + STRANDED_CREDIT_AFTER) == 1  # the periodic job
+
+    assert SeuEntry.objects.get(holder=participant, source_session=session).hours == 2
+    assert AttendanceMark.objects.get().credit_pending is False
+
+
+def test_without_the_broker_an_e_mail_stays_in_the_outbox_for_its_periodic_job(
+    participant, broker_away, django_capture_on_commit_callbacks, caplog
+):
+    with caplog.at_level(logging.WARNING, logger="cspo.celery"), django_capture_on_commit_callbacks(execute=True):
+        message = queue_email(
+            purpose="offer_expired",
+            to=participant.email,
+            template="workshops/offer_expired",
+            context={"workshop": WorkshopFactory(title="CSPO Toronto"), "participant": participant,
+                     "workshop_url": "https://cspo.test/w/1/"},
+        )  # fmt: skip
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (OutboundEmail.State.QUEUED, 0)
+    assert "participants.deliver_email" in caplog.text
+    assert stranded_emails(now=message.created_at + timedelta(minutes=16)) == [message.pk]
