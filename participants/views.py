@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -8,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError
 
 from certification.queries import certifications_of
 from cspo.regions import kept_region, source_digest
@@ -16,8 +18,22 @@ from workshops.permissions import get_managed_workshop
 from workshops.queries import enrolments_of
 
 from . import queries, services
-from .forms import MarkForm, UnderstandingForm
+from .forms import MarkForm, QueuedPasswordResetForm, UnderstandingForm
 from .permissions import is_administrator, is_trainer, trainer_required
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, the e-mail sent by a worker. Its link is made in the worker and stored nowhere, so it
+    has no outbox row to wait in: with the broker away, the person is asked to try again."""
+
+    form_class = QueuedPasswordResetForm
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except OperationalError:
+            form.add_error(None, "We could not send the e-mail just now. Please try again in a few minutes.")
+            return self.render_to_response(self.get_context_data(form=form), status=503)
 
 
 @login_required

@@ -94,3 +94,12 @@ def test_without_the_broker_an_e_mail_stays_in_the_outbox_for_its_periodic_job(
     assert (message.state, message.attempts) == (OutboundEmail.State.QUEUED, 0)
     assert "participants.deliver_email" in caplog.text
     assert stranded_emails(now=message.created_at + timedelta(minutes=16)) == [message.pk]
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction: the task is queued during the request
+def test_without_the_broker_a_password_reset_asks_to_try_again(client, participant, broker_away):
+    response = client.post("/password-reset/", {"email": participant.email})
+
+    assert response.status_code == 503
+    assert "We could not send the e-mail just now. Please try again in a few minutes." in response.content.decode()
+    assert 'value="pat@example.org"' in response.content.decode()  # what was typed stays
