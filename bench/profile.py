@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
@@ -38,7 +39,8 @@ PAGES = {
 }
 
 
-_CELL: list = []  # the cell's address (found once), then one item a request
+_CELL: dict = {}  # the cell's address, found once
+_SAVES = itertools.count(1)  # each save's own note, so that each one writes (as bench.pages)
 
 
 def _request(page: str, targets, facts):
@@ -50,14 +52,14 @@ def _request(page: str, targets, facts):
     if page == "cell":
         from workshops.models import Enrolment
 
-        if not _CELL:
+        if "path" not in _CELL:
             enrolment = Enrolment.objects.filter(workshop_id=targets.sheet_workshop).order_by("pk").first()
             session = enrolment.workshop.sessions.order_by("starts_at").last()
-            _CELL.append(reverse("participants:save_mark", args=[targets.sheet_workshop, enrolment.pk, session.pk]))
-        _CELL.append(len(_CELL))  # a new note on each request, so that each one writes (as bench.pages)
-        data = {"presence": "late", "minutes": str(len(_CELL) % 30 + 1), "participated": "on",
-                "note": f"profile {os.getpid()}-{len(_CELL)}"}  # fmt: skip
-        return "POST", _CELL[0], data, {"HTTP_HX_REQUEST": "true"}
+            _CELL["path"] = reverse("participants:save_mark", args=[targets.sheet_workshop, enrolment.pk, session.pk])
+        save = next(_SAVES)
+        data = {"presence": "late", "minutes": str(save % 30 + 1), "participated": "on",
+                "note": f"profile {os.getpid()}-{save}"}  # fmt: skip
+        return "POST", _CELL["path"], data, {"HTTP_HX_REQUEST": "true"}
     if page == "export":
         run = export_ranges([100_000])[0]
         query = f"?format=csv&start={run.start}&end={run.end}"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from celery import Celery
 from django.db import transaction
@@ -16,6 +17,11 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
 
+# After a publish failed, the broker is taken as away for this long: a request that queues many tasks
+# (everyone marked present, a workshop cancelled) then waits for one failed connection, not one each.
+BROKER_AWAY_FOR = 30.0  # seconds
+_broker_away_until = 0.0
+
 
 def publish_after_commit(task, **kwargs) -> None:
     """Queue ``task`` with ``kwargs`` once the transaction commits, for work that the database
@@ -24,9 +30,17 @@ def publish_after_commit(task, **kwargs) -> None:
     change is saved, and only its follow-up waits for the periodic job."""
 
     def publish() -> None:
+        global _broker_away_until
+        if task.app.conf.task_always_eager:  # no broker: the task runs here, and its errors are ours
+            task.apply_async(kwargs=kwargs)
+            return
+        if time.monotonic() < _broker_away_until:
+            logger.warning("The broker was unavailable moments ago: %s waits for its periodic job.", task.name)
+            return
         try:
             task.apply_async(kwargs=kwargs)
-        except OperationalError as error:
-            logger.warning("The broker is unavailable (%s): %s waits for its periodic job.", error, task.name)
+        except OperationalError:
+            _broker_away_until = time.monotonic() + BROKER_AWAY_FOR
+            logger.warning("The broker is unavailable: %s waits for its periodic job.", task.name, exc_info=True)
 
     transaction.on_commit(publish)

@@ -25,9 +25,18 @@ logger = logging.getLogger(__name__)
 MAX_SEND_ATTEMPTS = 5
 
 
-def send_password_reset(*, user: User, domain: str, use_https: bool) -> None:
-    """Send one password-reset e-mail with a fresh token, made with Django's own form and templates."""
-    form = PasswordResetForm(data={"email": user.email})
+class _AccountPasswordResetForm(PasswordResetForm):
+    """Django's, but an account whose password was never chosen (a participant a trainer enrolled)
+    may choose one by this link too: Django's leaves out every account without a usable password."""
+
+    def get_users(self, email):
+        return User.objects.filter(email=normalize_email_address(email), is_active=True)
+
+
+def send_password_reset(*, email: str, domain: str, use_https: bool) -> None:
+    """Send the password-reset e-mail, with a fresh token, to the active account of ``email`` if there
+    is one, made with Django's own form and templates."""
+    form = _AccountPasswordResetForm(data={"email": email})
     if form.is_valid():
         form.save(domain_override=domain, use_https=use_https)
 

@@ -7,10 +7,10 @@ from .models import User
 
 
 @shared_task(name="participants.send_password_reset")
-def send_password_reset(*, user_id: int, domain: str, use_https: bool) -> None:
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is not None:
-        services.send_password_reset(user=user, domain=domain, use_https=use_https)
+def send_password_reset(*, domain: str, use_https: bool, email: str = "", user_id: int | None = None) -> None:
+    if user_id is not None:  # queued by the release before, which looked the account up first
+        email = User.objects.filter(pk=user_id).values_list("email", flat=True).first() or ""
+    services.send_password_reset(email=email, domain=domain, use_https=use_https)
 
 
 @shared_task(name="participants.clear_expired_sessions")

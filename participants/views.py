@@ -24,7 +24,7 @@ from .permissions import is_administrator, is_trainer, trainer_required
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's, the e-mail sent by a worker. Its link is made in the worker and stored nowhere, so it
-    has no outbox row to wait in: with the broker away, the person is asked to try again."""
+    has no outbox row to wait in: with the broker away, whoever asks is asked to try again."""
 
     form_class = QueuedPasswordResetForm
 
@@ -33,7 +33,9 @@ class PasswordResetView(auth_views.PasswordResetView):
             return super().form_valid(form)
         except OperationalError:
             form.add_error(None, "We could not send the e-mail just now. Please try again in a few minutes.")
-            return self.render_to_response(self.get_context_data(form=form), status=503)
+            response = self.render_to_response(self.get_context_data(form=form), status=503)
+            response["Retry-After"] = "120"
+            return response
 
 
 @login_required

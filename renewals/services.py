@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -22,6 +23,8 @@ from workshops.services import absolute_url
 from . import payments
 from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry, seus
 from .queries import RenewalQuote, quote, quotes_for, renewable_certifications
+
+logger = logging.getLogger(__name__)
 
 QUARTER = Decimal("0.25")
 
@@ -175,10 +178,14 @@ def stranded_credits(*, now: datetime | None = None) -> list[tuple[int, int]]:
 
 
 def credit_stranded_attendance(*, now: datetime | None = None) -> int:
-    """The periodic job: credit each mark whose credit's task was lost, one transaction each."""
+    """The periodic job: credit each mark whose credit's task was lost, one transaction each. A mark
+    whose credit fails is logged and stays pending; it never keeps the marks after it from theirs."""
     stranded = stranded_credits(now=now)
     for enrolment_id, session_id in stranded:
-        credit_attendance(enrolment_id=enrolment_id, session_id=session_id)
+        try:
+            credit_attendance(enrolment_id=enrolment_id, session_id=session_id)
+        except Exception:
+            logger.exception("The SEU credit of enrolment %s, session %s failed.", enrolment_id, session_id)
     return len(stranded)
 
 
@@ -191,18 +198,19 @@ def credit_attendance(*, enrolment_id: int, session_id: int) -> SeuEntry | None:
     """Attending one of our sessions (another course, a Lean Coffee) credits its attended hours to a
     holder of an active certification, capped by the day's room. Safe to run again: the one entry
     per session follows the mark; an entry a renewal used stays as it is."""
+    # The mark is locked until the credit is written: a change made meanwhile waits, then sets its own
+    # credit pending again, so an older mark's credit never lands after a newer one's.
     mark = (
         AttendanceMark.objects.select_related("session__workshop__course", "enrolment__participant")
+        .select_for_update(of=("self",))
         .filter(enrolment_id=enrolment_id, session_id=session_id)
         .first()
     )
     if mark is None:
         return None
     entry = _credit(mark, enrolment_id=enrolment_id)
-    # Followed: unless the mark changed again meanwhile, whose own credit is then still to come.
-    AttendanceMark.objects.filter(pk=mark.pk, updated_at=mark.updated_at, credit_pending=True).update(
-        credit_pending=False
-    )
+    if mark.credit_pending:
+        AttendanceMark.objects.filter(pk=mark.pk).update(credit_pending=False)
     return entry
 
 
@@ -227,7 +235,8 @@ def _credit(mark: AttendanceMark, *, enrolment_id: int) -> SeuEntry | None:
     course, workshop = session.workshop.course, session.workshop
     entry = existing or SeuEntry(holder=holder, source_session=session)
     entry.earned_on, entry.hours, entry.category = earned_on, hours, category
-    entry.title = f"{workshop.title or course.title}, {session.local_starts_at:%-d %b %Y %H:%M}"
+    when = f", {session.local_starts_at:%-d %b %Y %H:%M}"
+    entry.title = (workshop.title or course.title)[: SeuEntry._meta.get_field("title").max_length - len(when)] + when
     entry.description = f"Credited by cspo for attending this {'event' if course.is_community_event else 'course'}."
     entry.confirmed_at = timezone.now()
     try:

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+import cspo.celery
 from cspo.celery import app as celery_app
 from participants.models import AttendanceMark, OutboundEmail
-from participants.services import queue_email, stranded_emails
+from participants.services import mark_everyone_present, queue_email, stranded_emails
 from renewals.models import RenewalPolicy, SeuEntry
 from renewals.services import STRANDED_CREDIT_AFTER, credit_stranded_attendance
 from tests.factories import (
@@ -37,18 +38,20 @@ def _forget_broker_connections() -> None:
 
 
 @pytest.fixture
-def broker_away():
+def broker_away(monkeypatch):
     conf = celery_app.conf
     before = conf.task_always_eager, conf.broker_url
     conf.task_always_eager, conf.broker_url = False, NOWHERE
     _forget_broker_connections()
+    monkeypatch.setattr(cspo.celery, "_broker_away_until", 0.0)  # nothing remembered from another test
     yield
     conf.task_always_eager, conf.broker_url = before
     _forget_broker_connections()
 
 
+@pytest.mark.django_db(transaction=True)  # no test transaction: the task is queued during the request
 def test_without_the_broker_a_cell_save_is_saved_and_its_credit_follows_later(
-    login, trainer, participant, broker_away, django_capture_on_commit_callbacks, caplog
+    login, trainer, participant, broker_away, caplog
 ):
     policy = RenewalPolicy.current()
     policy.community_category = seu_category("Events")
@@ -57,7 +60,7 @@ def test_without_the_broker_a_cell_save_is_saved_and_its_credit_follows_later(
     certification_for(participant, trainer, activated_on=timezone.localdate() - timedelta(days=60))
     enrolment = EnrolmentFactory(participant=participant, workshop=workshop)
 
-    with caplog.at_level(logging.WARNING, logger="cspo.celery"), django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level(logging.WARNING, logger="cspo.celery"):
         response = login(trainer).post(
             f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{session.pk}/",
             {"presence": "present", "participated": "on"},
@@ -96,10 +99,29 @@ def test_without_the_broker_an_e_mail_stays_in_the_outbox_for_its_periodic_job(
     assert stranded_emails(now=message.created_at + timedelta(minutes=16)) == [message.pk]
 
 
-@pytest.mark.django_db(transaction=True)  # no test transaction: the task is queued during the request
-def test_without_the_broker_a_password_reset_asks_to_try_again(client, participant, broker_away):
-    response = client.post("/password-reset/", {"email": participant.email})
+@pytest.mark.django_db(transaction=True)  # as in production: no transaction around the request
+@pytest.mark.parametrize("email", ["pat@example.org", "nobody@example.org"])
+def test_without_the_broker_a_password_reset_asks_to_try_again_whether_or_not_the_account_exists(
+    client, participant, broker_away, email
+):
+    response = client.post("/password-reset/", {"email": email})
 
     assert response.status_code == 503
+    assert response["Retry-After"] == "120"
     assert "We could not send the e-mail just now. Please try again in a few minutes." in response.content.decode()
-    assert 'value="pat@example.org"' in response.content.decode()  # what was typed stays
+    assert f'value="{email}"' in response.content.decode()  # what was typed stays
+
+
+def test_without_the_broker_a_request_queueing_many_tasks_tries_it_once(
+    trainer, broker_away, django_capture_on_commit_callbacks, caplog
+):
+    workshop, (session,) = workshop_with_daily_sessions(2, days_from_now=-1, lead_trainer=trainer)
+    EnrolmentFactory.create_batch(3, workshop=workshop)
+
+    with caplog.at_level(logging.WARNING, logger="cspo.celery"), django_capture_on_commit_callbacks(execute=True):
+        marked = mark_everyone_present(session=session, by=trainer)
+
+    assert marked == 3
+    assert AttendanceMark.objects.filter(credit_pending=True).count() == 3
+    tried, skipped = "The broker is unavailable", "The broker was unavailable moments ago"
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [tried, skipped, skipped]

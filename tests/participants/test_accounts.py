@@ -5,6 +5,7 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 
 from participants.models import User
+from participants.services import find_or_create_participant
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,33 @@ def test_password_reset_for_an_unknown_email_sends_nothing_and_looks_the_same(
 
     assert response.status_code == 302
     assert response["Location"] == "/password-reset/sent/"
+    assert mail.outbox == []
+
+
+def test_password_reset_lets_a_participant_enrolled_without_a_password_choose_one(client):
+    enrolled, _ = find_or_create_participant(email="new@example.org", full_name="Nell Newcomer")
+
+    response = client.post("/password-reset/", {"email": "New@Example.org"})
+
+    assert response.status_code == 302
+    assert [message.to for message in mail.outbox] == [["new@example.org"]]
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password-reset/" in line).strip()
+    form = client.get(link, follow=True)
+    chosen = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a long new secret 42", "new_password2": "a long new secret 42"}
+    )
+    assert chosen.status_code == 302
+    enrolled.refresh_from_db()
+    assert enrolled.check_password("a long new secret 42")
+
+
+def test_password_reset_sends_nothing_to_a_deactivated_account(client, participant):
+    participant.is_active = False
+    participant.save()
+
+    response = client.post("/password-reset/", {"email": participant.email})
+
+    assert response.status_code == 302
     assert mail.outbox == []
 
 

@@ -371,3 +371,16 @@ def test_the_periodic_job_leaves_a_mark_without_a_credit_to_make_followed(traine
 
     assert (credit_stranded_attendance(now=later), credit_stranded_attendance(now=later)) == (1, 0)
     assert SeuEntry.objects.count() == 0
+
+
+def test_credit_attendance_of_a_workshop_with_the_longest_title_shortens_the_entrys_title(
+    holder, trainer, django_capture_on_commit_callbacks
+):
+    session = session_of(lean_coffee_course(), trainer=trainer, hours=1, title="Lean Coffee " + "x" * 188)
+
+    mark(django_capture_on_commit_callbacks, enrolled(holder, session), session, by=trainer)
+
+    title = SeuEntry.objects.get().title
+    assert len(title) == SeuEntry._meta.get_field("title").max_length
+    assert title.startswith("Lean Coffee xxx")
+    assert title.endswith("xx, 10 Jun 2025 09:00")
