@@ -42,7 +42,7 @@ class UserAdmin(DjangoUserAdmin):
 class OutboundEmailAdmin(admin.ModelAdmin):
     """The outbox: what was sent to whom, and what failed; failed messages can be sent again."""
 
-    list_display = ("created_at", "purpose", "to", "subject", "state", "attempts", "sent_at")
+    list_display = ("created_at", "purpose", "to", "subject", "state", "attempts", "last_attempt_at", "sent_at")
     list_filter = ("state", "purpose")
     search_fields = ("to", "subject")
     readonly_fields = [field.name for field in OutboundEmail._meta.fields]

@@ -11,6 +11,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -23,6 +24,9 @@ from .models import AttendanceMark, MarkChange, OutboundEmail, UnderstandingConf
 logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
+# A failed attempt is retried by its task after 30 s, then after twice as long each time, never more
+# than half an hour (with jitter: somewhere up to that): ``tasks.deliver_email``.
+RETRY_BACKOFF, RETRY_BACKOFF_MAX = 30, 1800  # seconds
 
 
 class _AccountPasswordResetForm(PasswordResetForm):
@@ -163,24 +167,25 @@ def deliver_email(*, message_id: int) -> OutboundEmail.State:
         if message.attachment_name:
             email.attach(message.attachment_name, message.attachment_content, message.attachment_mimetype)
         message.attempts += 1
+        message.last_attempt_at = timezone.now()
         try:
             email.send()
         except OSError as error:  # smtplib.SMTPException is an OSError, as are connection failures
             message.last_error = f"{error.__class__.__name__}: {error}"[:2000]
             if message.attempts >= MAX_SEND_ATTEMPTS:
                 message.state = OutboundEmail.State.FAILED
-            message.save(update_fields=["attempts", "last_error", "state"])
+            message.save(update_fields=["attempts", "last_attempt_at", "last_error", "state"])
             logger.warning("E-mail %s to %s failed (attempt %s): %s", message.pk, message.to, message.attempts, error)
         except ValueError as error:  # an address or header no server will take: trying again cannot help
             message.last_error = f"{error.__class__.__name__}: {error}"[:2000]
             message.state = OutboundEmail.State.FAILED
-            message.save(update_fields=["attempts", "last_error", "state"])
+            message.save(update_fields=["attempts", "last_attempt_at", "last_error", "state"])
             logger.warning("E-mail %s to %s cannot be sent: %s", message.pk, message.to, error)
         else:
             message.state = OutboundEmail.State.SENT
             message.sent_at = timezone.now()
             message.last_error = ""
-            message.save(update_fields=["attempts", "last_error", "state", "sent_at"])
+            message.save(update_fields=["attempts", "last_attempt_at", "last_error", "state", "sent_at"])
             return message.state
     if message.state == OutboundEmail.State.QUEUED:
         raise TemporarySendFailure(message.last_error)
@@ -203,21 +208,22 @@ def deliver_emails(*, message_ids: list[int]) -> list[int]:
 
 
 # A message never tried this long after it was written lost its delivery task (the broker was away
-# when it was queued, or a worker was stopped mid-batch); after the longer age it is left for an
-# administrator (the outbox in the admin lists what was not sent).
+# when it was queued, or a worker was stopped mid-batch); one tried and failed, whose retry has not come
+# this long after the longest backoff, lost its retry (the broker was away when the worker asked for it).
+# After the longer age a message is left for an administrator (the outbox lists what was not sent).
 STRANDED_AFTER = timedelta(minutes=15)
+RETRY_LOST_AFTER = timedelta(seconds=RETRY_BACKOFF_MAX) + STRANDED_AFTER
 STRANDED_UNTIL = timedelta(days=2)
 
 
 def stranded_emails(*, now: datetime | None = None) -> list[int]:
-    """The ids of messages written but never tried: the periodic job queues them again."""
+    """The ids of queued messages whose task or retry was lost: the periodic job queues them again."""
     now = now or timezone.now()
+    never_tried = Q(attempts=0, created_at__lte=now - STRANDED_AFTER)
+    retry_lost = Q(attempts__gt=0, last_attempt_at__lte=now - RETRY_LOST_AFTER)
     return list(
         OutboundEmail.objects.filter(
-            state=OutboundEmail.State.QUEUED,
-            attempts=0,
-            created_at__lte=now - STRANDED_AFTER,
-            created_at__gte=now - STRANDED_UNTIL,
+            never_tried | retry_lost, state=OutboundEmail.State.QUEUED, created_at__gte=now - STRANDED_UNTIL
         ).values_list("pk", flat=True)
     )
 

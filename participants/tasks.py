@@ -21,8 +21,8 @@ def clear_expired_sessions() -> int:
 @shared_task(
     name="participants.deliver_email",
     autoretry_for=(services.TemporarySendFailure,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
+    retry_backoff=services.RETRY_BACKOFF,
+    retry_backoff_max=services.RETRY_BACKOFF_MAX,
     max_retries=services.MAX_SEND_ATTEMPTS,
 )
 def deliver_email(*, message_id: int) -> str:
@@ -34,7 +34,7 @@ def deliver_emails(*, message_ids: list[int]) -> int:
     """A few messages of a daily job's batch; one that fails for now is retried on its own, with backoff."""
     retry = services.deliver_emails(message_ids=message_ids)
     for message_id in retry:
-        deliver_email.apply_async(kwargs={"message_id": message_id}, countdown=30)
+        deliver_email.apply_async(kwargs={"message_id": message_id}, countdown=services.RETRY_BACKOFF)
     return len(message_ids) - len(retry)
 
 

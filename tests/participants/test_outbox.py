@@ -335,3 +335,40 @@ def test_messages_whose_delivery_task_was_lost_are_queued_again(participant, dja
         (lost.pk, OutboundEmail.State.SENT)
     ]
     assert len(mail.outbox) == 1
+
+
+def test_a_message_whose_retry_was_lost_is_queued_again_once_the_longest_backoff_has_passed(
+    participant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        message = queue_offer_expired(participant)
+    disconnected = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    with mock.patch(SMTP_SEND, side_effect=disconnected), pytest.raises(TemporarySendFailure):
+        services.deliver_email(message_id=message.pk)  # the worker asks for a retry: say the broker lost it
+    message.refresh_from_db()
+    tried_at = message.last_attempt_at
+    assert (message.state, message.attempts) == (OutboundEmail.State.QUEUED, 1)
+    assert tried_at is not None
+
+    # its retry may still come within the longest backoff (half an hour, with jitter)
+    assert services.stranded_emails(now=tried_at + timedelta(minutes=44)) == []
+    assert services.stranded_emails(now=tried_at + timedelta(minutes=46)) == [message.pk]
+
+    OutboundEmail.objects.filter(pk=message.pk).update(last_attempt_at=timezone.now() - timedelta(minutes=46))
+    assert tasks.requeue_stranded_emails.delay().get(timeout=10) == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (OutboundEmail.State.SENT, 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_failed_message_is_left_for_an_administrator_not_queued_again(
+    participant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        message = queue_offer_expired(participant)
+    long_ago = timezone.now() - timedelta(hours=3)
+    OutboundEmail.objects.filter(pk=message.pk).update(
+        state=OutboundEmail.State.FAILED, attempts=services.MAX_SEND_ATTEMPTS, last_attempt_at=long_ago
+    )
+
+    assert services.stranded_emails() == []
