@@ -202,9 +202,11 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 # (not also a subscription to the result's channel), and a broker that is away fails it within a second
 # (cspo.celery.publish_after_commit), not after the result store's 19 s of reconnecting.
 CELERY_TASK_IGNORE_RESULT = True
-# A Redis that does not answer (a host down, a partition) fails a publish within seconds, not after the
-# system's two-minute connect timeout: one retry, each connection given a second, as the cache's.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+# A Redis that does not answer fails a publish within seconds: a host down or a partition, not after the
+# system's two-minute connect timeout (a second to connect, as the cache's); a Redis stopped mid-way or
+# a half-open connection after a failover, not never (two seconds for a reply: longer than the
+# workers' one-second BRPOP, which must not time out). One retry.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Without a broker, tasks run inside the web process so the embedded default needs no worker.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -5,7 +5,11 @@ result store and then answered a server error, although the mark was saved."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -37,16 +41,47 @@ def _forget_broker_connections() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def broker_away(monkeypatch):
+def _broker_at(monkeypatch, url: str):
     conf = celery_app.conf
     before = conf.task_always_eager, conf.broker_url
-    conf.task_always_eager, conf.broker_url = False, NOWHERE
+    conf.task_always_eager, conf.broker_url = False, url
     _forget_broker_connections()
     monkeypatch.setattr(cspo.celery, "_broker_away_until", 0.0)  # nothing remembered from another test
     yield
     conf.task_always_eager, conf.broker_url = before
     _forget_broker_connections()
+
+
+@pytest.fixture
+def broker_away(monkeypatch):
+    yield from _broker_at(monkeypatch, NOWHERE)
+
+
+GIVES_UP_AFTER = 20  # seconds: the silent broker then hangs up, so a publish without a timeout ends the test
+
+
+@pytest.fixture
+def broker_silent(monkeypatch):
+    """A broker that takes connections and never answers: a Redis stopped mid-way, a half-open
+    connection after a failover. Connecting succeeds; every command waits for a reply."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held, stop = [], threading.Event()
+
+    def hold_connections():
+        listener.settimeout(0.1)
+        deadline = time.monotonic() + GIVES_UP_AFTER
+        while not stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):  # nobody came: look at the clock again
+                held.append(listener.accept()[0])
+        for connection in held:
+            connection.close()
+
+    holder = threading.Thread(target=hold_connections, daemon=True)
+    holder.start()
+    yield from _broker_at(monkeypatch, f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+    stop.set()
+    holder.join()
+    listener.close()
 
 
 @pytest.mark.django_db(transaction=True)  # no test transaction: the task is queued during the request
@@ -125,3 +160,26 @@ def test_without_the_broker_a_request_queueing_many_tasks_tries_it_once(
     assert AttendanceMark.objects.filter(credit_pending=True).count() == 3
     tried, skipped = "The broker is unavailable", "The broker was unavailable moments ago"
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [tried, skipped, skipped]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_never_answers_fails_a_cell_saves_publish_in_seconds_and_the_mark_is_saved(
+    login, trainer, broker_silent, caplog
+):
+    workshop, (session,) = workshop_with_daily_sessions(2, days_from_now=-1, lead_trainer=trainer)
+    enrolment = EnrolmentFactory(workshop=workshop)
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="cspo.celery"):
+        response = login(trainer).post(
+            f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{session.pk}/",
+            {"presence": "present", "participated": "on"},
+            headers=HTMX,
+        )
+    waited = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert 'data-state="saved"' in response.content.decode()
+    assert AttendanceMark.objects.get().credit_pending is True
+    assert "The broker is unavailable" in caplog.text
+    assert waited < GIVES_UP_AFTER / 2  # a timeout gave up on the broker; it did not hang up first
