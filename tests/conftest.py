@@ -9,6 +9,8 @@ from uuid import uuid4
 import pytest
 from celery._state import _set_task_join_will_block
 from django.apps import apps
+from django.db import connections
+from playwright.sync_api import sync_playwright
 
 from cspo.celery import app as celery_app
 from renewals.models import RenewalPolicy
@@ -36,10 +38,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def django_db_setup(request, django_db_setup, django_db_blocker):
     """pytest-django's test database, and before it is dropped, no other session left on it.
 
-    PostgreSQL refuses to drop a database another session is using, and twice in CI, never here, one
-    was still connected when the tests ended. Whatever holds it (a daemon thread's connection, a
-    worker process not yet gone), the tests have finished with it: it is ended, and said in the
-    summary with its last query, so a leak shows in the log without failing a run whose tests passed."""
+    PostgreSQL refuses to drop a database another session is using, and now and then one was still
+    connected when the tests ended (one cause found: Playwright's switch of context, ``playwright``
+    below). Whatever holds it (a daemon thread's connection, a worker process not yet gone), the tests
+    have finished with it: it is ended, and said in the summary with its last query, so a leak shows
+    in the log without failing a run whose tests passed."""
     yield
     from django.db import connection
 
@@ -157,6 +160,23 @@ def login(client):
         return client
 
     return log_in
+
+
+@pytest.fixture(scope="session")
+def playwright(_pw_api_request_contexts):
+    """pytest-playwright's own, with Django's connections closed when it starts and stops.
+
+    Playwright's sync API runs the test on in a context of its own (contextvars), where Django's
+    connections, kept per context, are other ones: tests after it started use new ones, and those
+    after it stopped the ones from before. A connection left open at either switch stayed open,
+    unused, until the suite ended (``django_db_setup`` ended it: 'DEALLOCATE ALL' was its last query)."""
+    connections.close_all()
+    pw = sync_playwright().start()
+    if _pw_api_request_contexts:
+        _pw_api_request_contexts.instrument(pw)
+    yield pw
+    connections.close_all()
+    pw.stop()
 
 
 @pytest.fixture(scope="session")
