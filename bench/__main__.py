@@ -69,6 +69,7 @@ def prepare_data(options: argparse.Namespace):
         kept = Targets(**json.loads(DATASET.read_text()))
         if kept.scale == options.scale and kept.generated_on == timezone.localdate().isoformat():
             log(f"Keeping the data generated today at scale {kept.scale:g} ({options.database_url}).")
+            call_command("migrate", verbosity=0)  # and a migration of this checkout's added since, if any
             return kept
         log("The kept data is of another day or scale: generating again.")
     log(f"Recreating {options.database_url} and migrating…")
