@@ -35,8 +35,14 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def _check_certifies(workshop: Workshop) -> None:
+    if not workshop.certifies:
+        raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; nobody is certified from it.")
+
+
 @transaction.atomic
 def override_eligibility(*, enrolment: Enrolment, by: User, justification: str) -> EligibilityOverride:
+    _check_certifies(enrolment.workshop)
     if not justification.strip():
         raise ValidationError("Write why this participant should be certified anyway.")
     if enrolment.workshop.sheet_locked_at is not None:
@@ -54,6 +60,7 @@ def submit_workshop(*, workshop: Workshop, by: User, expected: set[int] | None =
     tab or a retry finds the open submission and creates nothing more. ``expected`` is the list the
     trainer saw in the preview: if eligibility changed since, nothing is submitted."""
     workshop = Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+    _check_certifies(workshop)
     if workshop.course.is_community_event:
         raise ValidationError(f"{workshop.course.title} is a community event: it credits SEUs, not a certification.")
     existing = open_submission(workshop)

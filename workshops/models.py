@@ -219,6 +219,11 @@ class Workshop(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
+    def certifies(self) -> bool:
+        """A draft or a cancelled workshop (even one cancelled once it had begun) certifies nobody."""
+        return self.status not in (self.Status.DRAFT, self.Status.CANCELLED)
+
+    @property
     def schedule_is_final(self) -> bool:
         """Cancelled or completed: sessions, pre-work and the roster no longer change."""
         return self.status in (self.Status.CANCELLED, self.Status.COMPLETED)

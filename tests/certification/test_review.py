@@ -13,11 +13,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from certification import services
-from certification.models import Certification, ExamResult, Submission
+from certification.models import Certification, EligibilityOverride, ExamResult, Submission
 from certification.queries import eligibility
 from participants.services import confirm_understanding, record_mark
 from tests.factories import CourseFactory, EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
 from workshops.models import Workshop
+from workshops.services import cancel_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -312,3 +313,30 @@ def test_two_tabs_submitting_at_the_same_moment_make_one_submission_and_one_emai
     assert len(submissions) == 1
     assert (Submission.objects.count(), Certification.objects.count()) == (1, 3)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(e.participant.email for e in enrolments)
+
+
+def test_a_workshop_cancelled_after_it_began_certifies_nobody(login, trainer, django_capture_on_commit_callbacks):
+    workshop = two_day_workshop(trainer)
+    done, short = EnrolmentFactory.create_batch(2, workshop=workshop)
+    completes(done, trainer)
+    completes(short, trainer, late_minutes=60)
+    cancel_workshop(workshop=workshop, by=trainer)
+    client = login(trainer)
+
+    page = client.get(f"/trainer/workshops/{workshop.pk}/certification/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = client.post(
+            f"/trainer/workshops/{workshop.pk}/certification/submit/", {"expected": [done.pk]}, follow=True
+        )
+        overridden = client.post(
+            f"/trainer/workshops/{workshop.pk}/certification/override/{short.pk}/",
+            {"justification": "Made up the time"},
+            follow=True,
+        )
+
+    assert "This workshop is cancelled; nobody is certified from it." in page
+    assert "Submit 1 participant" not in page and "Certify anyway, because" not in page
+    assert "This workshop is cancelled; nobody is certified from it." in submitted.content.decode()
+    assert "nobody is certified from it" in overridden.content.decode()
+    assert (Submission.objects.count(), Certification.objects.count(), EligibilityOverride.objects.count()) == (0, 0, 0)
+    assert [m.subject for m in mail.outbox if "Activate" in m.subject] == []
