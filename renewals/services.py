@@ -9,7 +9,8 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Sum, Value
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from .queries import RenewalQuote, quote, quotes_for, renewable_certifications
 logger = logging.getLogger(__name__)
 
 QUARTER = Decimal("0.25")
+ALREADY_LOGGED = "You logged this activity on this date already."
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,17 @@ def _check_activity(*, holder: User, activity: SeuActivity, today: date, entry: 
                     f"At most {seus(policy.daily_cap)} SEUs count per day; you logged {seus(logged)} "
                     f"on {activity.earned_on:%-d %B %Y} already, so {seus(room)} more fit.",
                 )
-    duplicate = SeuEntry.objects.filter(
-        holder=holder, earned_on=activity.earned_on, title__iexact=activity.title.strip()
+    # Compared as the constraint seu_entry_not_twice compares, by the database's LOWER(): iexact uses
+    # UPPER(), which differs for a few characters (the Kelvin sign "K" lowers to "k", "k" uppers to "K").
+    duplicate = (
+        SeuEntry.objects.filter(holder=holder, earned_on=activity.earned_on)
+        .alias(lower_title=Lower("title"))
+        .filter(lower_title=Lower(Value(activity.title.strip())))
     )
     if entry is not None:
         duplicate = duplicate.exclude(pk=entry.pk)
     if activity.title.strip() and duplicate.exists():
-        refuse("title", "You logged this activity on this date already.")
+        refuse("title", ALREADY_LOGGED)
     if problems:
         raise ValidationError(problems)
 

@@ -15,6 +15,8 @@ ICS_MIMETYPE = "text/calendar"
 
 
 def _escape(text: str) -> str:
+    # A browser's textarea sends CRLF; a raw CR inside a content line breaks the line for calendars.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from certification.services import revoke
 from renewals.models import RenewalPolicy, SeuEntry
@@ -24,6 +25,11 @@ pytestmark = pytest.mark.django_db
 ACTIVATED_ON = date(2024, 3, 1)  # the CSPO expires on 1 March 2026: the period is 1 March 2024 to then
 TODAY = date(2025, 6, 16)
 SOME_DAY = date(2025, 6, 10)
+KELVIN_SIGN = "\u212a"  # "K": PostgreSQL lowercases it to "k" but uppercases "k" to "K", not to it
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's lower() and LIKE leave the Kelvin sign as it is"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -220,6 +226,16 @@ def test_log_seu_entry_refuses_the_same_activity_twice_whatever_the_case(holder)
     assert SeuEntry.objects.count() == 1
 
 
+@needs_postgresql
+def test_log_seu_entry_refuses_the_same_activity_twice_when_a_kelvin_sign_spells_the_k(holder):
+    log_seu_entry(holder=holder, activity=activity(title=f"{KELVIN_SIGN}anban book"), today=TODAY)
+
+    problems = refusal_of(holder, activity(title="kanban book", hours=Decimal("1")))
+
+    assert problems == {"title": ["You logged this activity on this date already."]}
+    assert SeuEntry.objects.count() == 1
+
+
 def test_log_seu_entry_accepts_the_same_title_on_another_date(holder):
     log_seu_entry(holder=holder, activity=activity(), today=TODAY)
 
@@ -338,6 +354,18 @@ def test_update_seu_entry_refuses_to_become_a_duplicate(holder):
 
     with pytest.raises(ValidationError) as refusal:
         update_seu_entry(entry=entry, activity=activity(title="morning workshop"), today=TODAY)
+
+    assert refusal.value.message_dict == {"title": ["You logged this activity on this date already."]}
+    assert SeuEntry.objects.get(pk=entry.pk).title == "Afternoon meetup"
+
+
+@needs_postgresql
+def test_update_seu_entry_refuses_to_become_a_duplicate_spelt_with_a_kelvin_sign(holder):
+    log_seu_entry(holder=holder, activity=activity(title="kanban book"), today=TODAY)
+    entry = log_seu_entry(holder=holder, activity=activity(title="Afternoon meetup"), today=TODAY)
+
+    with pytest.raises(ValidationError) as refusal:
+        update_seu_entry(entry=entry, activity=activity(title=f"{KELVIN_SIGN}anban book"), today=TODAY)
 
     assert refusal.value.message_dict == {"title": ["You logged this activity on this date already."]}
     assert SeuEntry.objects.get(pk=entry.pk).title == "Afternoon meetup"

@@ -317,3 +317,13 @@ def test_calendar_download_is_an_ics_file_with_an_event_per_session(client, sett
     body = response.content.decode()
     assert body.count("BEGIN:VEVENT") == 3
     assert body.count(f"URL:https://cspo.example/workshops/{workshop.pk}/") == 3
+
+
+def test_calendar_location_keeps_the_venue_address_line_breaks_inside_one_line(client):
+    workshop = workshop_with_sessions(sessions=1, venue_address="Suite 400\r\n100 King St\rToronto")
+
+    body = client.get(f"/workshops/{workshop.pk}/calendar.ics").content.decode()
+
+    lines = body.replace("\r\n ", "").split("\r\n")  # unfolded content lines
+    assert [line for line in lines if line.startswith("LOCATION:")] == ["LOCATION:Suite 400\\n100 King St\\nToronto"]
+    assert [line for line in lines if "\r" in line or "\n" in line] == []
