@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from cspo.text import typed_text
 from participants.models import User
 from participants.services import queue_email
 from workshops.models import Enrolment, Workshop
@@ -43,12 +44,15 @@ def _check_certifies(workshop: Workshop) -> None:
 @transaction.atomic
 def override_eligibility(*, enrolment: Enrolment, by: User, justification: str) -> EligibilityOverride:
     _check_certifies(enrolment.workshop)
-    if not justification.strip():
+    justification = typed_text(
+        justification, field=EligibilityOverride._meta.get_field("justification"), label="The justification"
+    )
+    if not justification:
         raise ValidationError("Write why this participant should be certified anyway.")
     if enrolment.workshop.sheet_locked_at is not None:
         raise ValidationError("The participants were submitted already; an administrator can reopen the workshop.")
     override, _ = EligibilityOverride.objects.update_or_create(
-        enrolment=enrolment, defaults={"justification": justification.strip(), "decided_by": by}
+        enrolment=enrolment, defaults={"justification": justification, "decided_by": by}
     )
     return override
 
@@ -96,12 +100,13 @@ def submit_workshop(*, workshop: Workshop, by: User, expected: set[int] | None =
 def reopen_workshop(*, workshop: Workshop, by: User, reason: str) -> None:
     if not by.is_staff:
         raise ValidationError("Only an administrator can reopen a submitted workshop.")
-    if not reason.strip():
+    reason = typed_text(reason, field=Submission._meta.get_field("reopen_reason"), label="The reason for reopening")
+    if not reason:
         raise ValidationError("Give the reason for reopening.")
     submission = open_submission(workshop)
     if submission is None:
         raise ValidationError("This workshop is not submitted.")
-    submission.reopened_by, submission.reopened_at, submission.reopen_reason = by, timezone.now(), reason.strip()
+    submission.reopened_by, submission.reopened_at, submission.reopen_reason = by, timezone.now(), reason
     submission.save(update_fields=["reopened_by", "reopened_at", "reopen_reason"])
     Workshop.objects.filter(pk=workshop.pk).update(sheet_locked_at=None)
 
@@ -262,11 +267,12 @@ def extend(*, certification: Certification) -> date:
 def revoke(*, certification: Certification, by: User, reason: str) -> Certification:
     if not by.is_staff:
         raise ValidationError("Only an administrator can revoke a certification.")
-    if not reason.strip():
+    reason = typed_text(reason, field=Certification._meta.get_field("revoked_reason"), label="The reason for revoking")
+    if not reason:
         raise ValidationError("Give the reason for revoking.")
     certification.state = Certification.State.REVOKED
     certification.revoked_at = timezone.now()
-    certification.revoked_reason = reason.strip()
+    certification.revoked_reason = reason
     certification.save(update_fields=["state", "revoked_at", "revoked_reason"])
     _undo_extensions_by(certification)
     return certification

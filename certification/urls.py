@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from .views import exports, participant, public, review
+
+
+class CertificantNumber:
+    """Eight digits in two groups (``models.new_certificant_number``); anything else is no page."""
+
+    regex = "[0-9]{4}-[0-9]{4}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(CertificantNumber, "certificant_number")
 
 app_name = "certification"
 
@@ -18,7 +33,7 @@ urlpatterns = [
     path("activate/<str:token>/", participant.activate, name="activate"),
     path("activate/<str:token>/new-link/", participant.new_link, name="new_link"),
     # Anyone
-    path("verify/<str:number>/", public.verify, name="verify"),
+    path("verify/<certificant_number:number>/", public.verify, name="verify"),
     # Administrators
     path("certifications/<int:pk>/revoke/", public.revoke, name="revoke"),
     path("exports/eligibility/", exports.eligibility_export, name="eligibility_export"),

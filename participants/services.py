@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from cspo.celery import publish_after_commit
 from cspo.compiled import CompiledRead, numbers
+from cspo.text import typed_text
 from workshops.models import Enrolment, Workshop
 
 from .models import AttendanceMark, MarkChange, OutboundEmail, UnderstandingConfirmation, User, normalize_email_address
@@ -291,6 +292,8 @@ def record_mark(
     workshop = session.workshop
     if enrolment.workshop_id != session.workshop_id or enrolment.status != Enrolment.Status.ENROLLED:
         raise ValidationError("Only enrolled participants of this workshop can be marked.")
+    note = typed_text(note, field=AttendanceMark._meta.get_field("note"), label="The note")
+    reason = typed_text(reason, field=MarkChange._meta.get_field("reason"), label="The reason for the change")
     _check_sheet_open(workshop=workshop, reason=reason)
     if session.starts_at > now:
         raise ValidationError("This session has not started yet; marks can be entered once it starts.")
@@ -310,14 +313,14 @@ def record_mark(
     mark.late_minutes = minutes if presence == Presence.LATE else 0
     mark.left_early_minutes = minutes if presence == Presence.LEFT_EARLY else 0
     mark.participated = participated
-    mark.note = note.strip()[:200]
+    mark.note = note
     if mark.snapshot() == before:
         return mark
     mark.updated_by = by
     mark.credit_pending = True  # until the SEU credit follows the change (renewals)
     mark.save()
     MarkChange.objects.create(
-        enrolment=enrolment, mark=mark, changed_by=by, before=before, after=mark.snapshot(), reason=reason.strip()
+        enrolment=enrolment, mark=mark, changed_by=by, before=before, after=mark.snapshot(), reason=reason
     )
     from renewals.services import credit_attendance_after_commit  # renewals builds on this app
 
@@ -351,12 +354,13 @@ def confirm_understanding(
     if first is None or first.starts_at > (now or timezone.now()):
         raise ValidationError("Understanding is confirmed once the workshop has started.")
     _check_not_locked(enrolment.workshop)
-    if not demonstrated and not reason.strip():
+    reason = typed_text(reason, field=UnderstandingConfirmation._meta.get_field("reason"), label="The reason")
+    if not demonstrated and not reason:
         raise ValidationError("Say why the participant did not demonstrate understanding.")
     confirmation = UnderstandingConfirmation.objects.select_for_update().filter(enrolment=enrolment).first()
     before = confirmation.snapshot() if confirmation else None
     confirmation = confirmation or UnderstandingConfirmation(enrolment=enrolment)
-    confirmation.demonstrated, confirmation.reason = demonstrated, "" if demonstrated else reason.strip()
+    confirmation.demonstrated, confirmation.reason = demonstrated, "" if demonstrated else reason
     if confirmation.snapshot() == before:
         return confirmation
     confirmation.confirmed_by = by

@@ -11,6 +11,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from participants.models import User
+
 from .models import Course, Workshop, time_zone_names, validate_time_zone
 
 # Offered in the time-zone menu; the visitor's current zone is added when it is not one of them.
@@ -138,10 +140,13 @@ class CatalogueFilterForm(forms.Form):
 
 class EnrolmentForm(forms.Form):
     full_name = forms.CharField(
-        label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Full name",
+        max_length=User._meta.get_field("full_name").max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
         label="E-mail",
+        max_length=User._meta.get_field("email").max_length,  # an account's, not e-mail's 320
         help_text="The confirmation and the calendar file go to this address.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

@@ -16,7 +16,12 @@ from .. import queries, services
 
 @trainer_required
 def review(request, pk: int):
-    workshop = get_managed_workshop(request.user, pk)
+    return _review_page(request, get_managed_workshop(request.user, pk))
+
+
+def _review_page(request, workshop, *, refused_override: dict | None = None):
+    """The page; with ``refused_override``, an override refused (``enrolment_pk``, ``participant``, the
+    ``justification`` as typed, ``errors``): said above, with the text kept in its row to correct."""
     decisions = queries.eligibility(workshop)
     to_certify = [d for d in decisions if d.eligible and d.certification is None]
     return render(
@@ -29,7 +34,9 @@ def review(request, pk: int):
             "not_eligible": [d for d in decisions if not d.eligible],
             "to_certify": to_certify,
             "submission": queries.open_submission(workshop),
+            "refused_override": refused_override,
         },
+        status=400 if refused_override else 200,
     )
 
 
@@ -41,14 +48,14 @@ def override(request, pk: int, enrolment_pk: int):
         workshop.enrolments.select_related("participant"), pk=enrolment_pk, status=Enrolment.Status.ENROLLED
     )
     enrolment.workshop = workshop
+    justification = request.POST.get("justification", "")
     try:
-        services.override_eligibility(
-            enrolment=enrolment, by=request.user, justification=request.POST.get("justification", "")
-        )
+        services.override_eligibility(enrolment=enrolment, by=request.user, justification=justification)
     except ValidationError as error:
-        messages.error(request, f"{enrolment.participant}: {' '.join(error.messages)}")
-    else:
-        messages.success(request, f"{enrolment.participant} is eligible by your decision, which is recorded.")
+        refused = {"enrolment_pk": enrolment.pk, "participant": enrolment.participant, "justification": justification,
+                   "errors": error.messages}  # fmt: skip
+        return _review_page(request, workshop, refused_override=refused)
+    messages.success(request, f"{enrolment.participant} is eligible by your decision, which is recorded.")
     return redirect("certification:review", pk=workshop.pk)
 
 

@@ -335,8 +335,41 @@ def test_a_workshop_cancelled_after_it_began_certifies_nobody(login, trainer, dj
         )
 
     assert "This workshop is cancelled; nobody is certified from it." in page
-    assert "Submit 1 participant" not in page and "Certify anyway, because" not in page
+    assert "Submit 1 participant" not in page
+    assert "Certify anyway, because" not in page
     assert "This workshop is cancelled; nobody is certified from it." in submitted.content.decode()
     assert "nobody is certified from it" in overridden.content.decode()
     assert (Submission.objects.count(), Certification.objects.count(), EligibilityOverride.objects.count()) == (0, 0, 0)
     assert [m.subject for m in mail.outbox if "Activate" in m.subject] == []
+
+
+def test_an_override_too_long_is_refused_with_the_justification_kept_to_shorten(login, trainer):
+    workshop = two_day_workshop(trainer)
+    short = EnrolmentFactory(workshop=workshop, participant=UserFactory(full_name="Sam Short"))
+    completes(short, trainer, late_minutes=60)
+    justification = "Made up the time in the evening.\r\n" * 15  # 33 characters a line as typed, 34 as posted
+
+    response = login(trainer).post(
+        f"/trainer/workshops/{workshop.pk}/certification/override/{short.pk}/",
+        {"justification": justification + "x" * 20},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Your decision for Sam Short was not recorded:" in page
+    assert "The justification is too long: 515 characters, at most 500." in page
+    assert "Made up the time in the evening.\r\nMade up" in page  # in its textarea, as typed
+    assert 'aria-describedby="override-refused"' in page
+    assert EligibilityOverride.objects.count() == 0
+
+
+def test_reopening_with_a_reason_too_long_is_refused(trainer, administrator):
+    workshop = two_day_workshop(trainer)
+    completes(EnrolmentFactory(workshop=workshop), trainer)
+    services.submit_workshop(workshop=workshop, by=trainer)
+
+    with pytest.raises(ValidationError, match=r"The reason for reopening is too long: 301 characters, at most 300\."):
+        services.reopen_workshop(workshop=workshop, by=administrator, reason="y" * 301)
+
+    workshop.refresh_from_db()
+    assert workshop.sheet_locked_at is not None

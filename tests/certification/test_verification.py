@@ -91,6 +91,13 @@ def test_verification_of_an_unknown_number_is_not_found(active, client):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path", ["/verify/%00/", "/verify/1234-5678%00/", "/verify/1'%20OR%20'1'='1/", "/verify/12345678/"]
+)
+def test_verification_of_something_that_is_no_certificant_number_is_not_found(active, client, path):
+    assert client.get(path).status_code == 404
+
+
 def test_verification_of_a_pending_certification_is_not_found(participant, trainer, client):
     pending = certification_for(participant, trainer)
     # A pending certification has no number yet; guessing one it might get reveals nothing either.
@@ -138,6 +145,31 @@ def test_revoke_without_a_reason_is_refused_and_changes_nothing(active, administ
     assert response.status_code == 200
     assert "Give the reason for revoking." in response.content.decode()
     assert (active.state, active.revoked_at, active.revoked_reason) == (Certification.State.ACTIVE, None, "")
+
+
+def test_revoke_with_a_reason_longer_than_kept_is_refused_with_the_reason_still_in_the_form(
+    active, administrator, login
+):
+    reason = "Copied the exam.\r\n" + "x" * 300
+
+    response = login(administrator).post(revoke_url(active), {"reason": reason})
+
+    active.refresh_from_db()
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The reason for revoking is too long: 317 characters, at most 300." in page
+    assert "x" * 300 in page  # what was typed is still there to shorten
+    assert (active.state, active.revoked_reason) == (Certification.State.ACTIVE, "")
+
+
+def test_a_reason_typed_with_line_breaks_is_counted_as_the_browser_counts_it(active, administrator, login):
+    reason = "Line one.\r\n" * 27 + "End."  # 301 characters as posted, 274 as typed
+
+    login(administrator).post(revoke_url(active), {"reason": reason})
+
+    active.refresh_from_db()
+    assert active.state == Certification.State.REVOKED
+    assert active.revoked_reason == ("Line one.\n" * 27 + "End.")
 
 
 def test_revoke_with_a_reason_makes_the_verification_page_say_revoked(active, administrator, login):

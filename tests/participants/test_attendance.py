@@ -240,6 +240,40 @@ def test_record_mark_after_completion_records_the_reason(trainer, participant):
     assert MarkChange.objects.get().reason == "Sign-in sheet found"
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            {"reason": "Sign-in sheet found. " * 15},
+            "The reason for the change is too long: 314 characters, at most 300.",
+        ),
+        ({"note": "Left for a call. " * 12}, "The note is too long: 203 characters, at most 200."),
+        ({"reason": "Sign-in\x00sheet"}, "The reason for the change contains a character that cannot be stored (NUL)"),
+    ],
+)
+def test_record_mark_refuses_text_that_cannot_be_kept_and_saves_nothing(trainer, participant, typed, message):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
+    enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
+
+    with pytest.raises(ValidationError) as refusal:
+        record_mark(enrolment=enrolment, session=monday, by=trainer, presence="present", **{"reason": "Found", **typed})
+
+    assert refusal.value.messages[0].startswith(message)
+    assert (AttendanceMark.objects.count(), MarkChange.objects.count()) == (0, 0)
+
+
+def test_marking_everyone_present_with_a_reason_too_long_says_so_and_marks_nobody(login, trainer):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, status=Workshop.Status.COMPLETED, lead_trainer=trainer)
+    EnrolmentFactory.create_batch(2, workshop=workshop)
+
+    response = login(trainer).post(
+        f"/trainer/workshops/{workshop.pk}/sheet/sessions/{monday.pk}/present/", {"reason": "x" * 301}, follow=True
+    )
+
+    assert "The reason for the change is too long: 301 characters, at most 300." in response.content.decode()
+    assert AttendanceMark.objects.count() == 0
+
+
 # --- Everyone present -------------------------------------------------------------------------
 
 

@@ -191,6 +191,16 @@ def test_enrolling_creates_an_account_and_sends_one_confirmation_with_the_calend
     assert content.count("BEGIN:VEVENT") == 2
 
 
+def test_enrolling_with_an_address_longer_than_an_account_keeps_is_refused_in_the_form(client):
+    workshop = workshop_with_sessions()
+    address = "robin." + "r" * 240 + "@example.org"  # 258 characters: a valid address, too long to keep
+
+    response = client.post(f"/workshops/{workshop.pk}/enrol/", {"full_name": "Robin Roe", "email": address})
+
+    assert "Ensure this value has at most 254 characters (it has 258)." in response.content.decode()
+    assert not Enrolment.objects.exists()
+
+
 def test_enrolling_says_where_the_confirmation_goes(client):
     workshop = workshop_with_sessions()
 
