@@ -91,10 +91,11 @@ def _workshop_ids(
     if course is not None:
         workshops = workshops.filter(course=course)
     workshops = workshops.annotate(first_starts_at=Min("sessions__starts_at"))
-    # Time zones reach 14 hours either side of UTC: a day's margin in SQL, the exact day below.
-    if start is not None:
+    # Time zones reach 14 hours either side of UTC: a day's margin in SQL, the exact day below. A margin
+    # beyond the calendar's first or last day (start 1 January 1, end 31 December 9999) bounds nothing.
+    if start is not None and start > date.min:
         workshops = workshops.filter(first_starts_at__gte=_utc_midnight(start - timedelta(days=1)))
-    if end is not None:
+    if end is not None and end < date.max - timedelta(days=1):
         workshops = workshops.filter(first_starts_at__lt=_utc_midnight(end + timedelta(days=2)))
     found = workshops.order_by("first_starts_at", "pk").values_list("pk", "first_starts_at", "time_zone")
     if start is None and end is None:

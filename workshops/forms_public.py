@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 
 from participants.models import User
 
-from .models import Course, Workshop, time_zone_names, validate_time_zone
+from .models import CALENDAR_FROM, CALENDAR_UNTIL, Course, Workshop, time_zone_names, validate_time_zone
 
 # Offered in the time-zone menu; the visitor's current zone is added when it is not one of them.
 COMMON_TIME_ZONES = [
@@ -54,7 +54,6 @@ COMMON_TIME_ZONES = [
 ]
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
-FIRST_MONTH, LAST_MONTH = date(2000, 1, 1), date(2100, 12, 1)
 
 
 def is_time_zone(name: str) -> bool:
@@ -122,9 +121,10 @@ class CatalogueFilterForm(forms.Form):
         if not 1 <= month <= 12:
             raise forms.ValidationError(problem, code="invalid")
         first_day = date(year, month, 1)
-        if not FIRST_MONTH <= first_day <= LAST_MONTH:
+        if not CALENDAR_FROM <= first_day <= CALENDAR_UNTIL:
             raise forms.ValidationError(
-                f"Choose a month between {FIRST_MONTH:%Y} and {LAST_MONTH:%Y}; showing every month.", code="invalid"
+                f"Choose a month between {CALENDAR_FROM:%Y} and {CALENDAR_UNTIL:%Y}; showing every month.",
+                code="invalid",
             )
         return first_day
 

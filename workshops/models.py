@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,6 +23,10 @@ def time_zone_names() -> frozenset[str]:
 # What the ``date`` filter writes for "D" and "M" in English, the site's only language (there is no
 # LocaleMiddleware). The catalogue and the trainer's tables format hundreds of times a page; written
 # here, a time costs a microsecond where the filter (with ``{% timezone %}``) costs about 25.
+# The days cspo schedules and lists workshops on: far inside what dates and every time zone can
+# hold (a session on 31 December 9999 overflowed in the zones ahead of UTC), and wide enough for any.
+CALENDAR_FROM, CALENDAR_UNTIL = date(2000, 1, 1), date(2100, 12, 31)
+
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

@@ -18,7 +18,7 @@ from participants.services import Attachment, find_or_create_participant, queue_
 
 from . import catalogue
 from .calendar import ICS_MIMETYPE, calendar_filename, workshop_calendar
-from .models import Enrolment, PreworkDelivery, PreworkItem, Workshop, WorkshopSession
+from .models import CALENDAR_FROM, CALENDAR_UNTIL, Enrolment, PreworkDelivery, PreworkItem, Workshop, WorkshopSession
 from .queries import publishing_problems, waitlist_position
 
 OFFER_SALT = "workshops.seat-offer"
@@ -95,6 +95,8 @@ def schedule_session(
     workshop = _locked(workshop)
     if workshop.schedule_is_final:
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
+    if not CALENDAR_FROM <= day <= CALENDAR_UNTIL:
+        raise ValidationError(f"Choose a day from {CALENDAR_FROM:%-d %B %Y} to {CALENDAR_UNTIL:%-d %B %Y}.")
     starts_at, ends_at = _aware(day, starts, workshop), _aware(day, ends, workshop)
     if ends_at <= starts_at:
         raise ValidationError("A session must end after it starts.")

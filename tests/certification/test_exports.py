@@ -322,6 +322,13 @@ def test_the_date_range_is_on_the_first_day_in_the_workshop_time_zone(trainer):
     assert workshops_in(list(eligibility_rows(start=date(2025, 4, 1), end=date(2025, 4, 30)))) == []
 
 
+@pytest.mark.parametrize(
+    ("start", "end"), [(date.min, None), (None, date.max), (None, date(9999, 12, 30)), (date.min, date.max)]
+)
+def test_a_date_range_from_the_first_day_of_the_calendar_or_to_its_last_is_everything(several_workshops, start, end):
+    assert list(eligibility_rows(start=start, end=end)) == list(eligibility_rows())
+
+
 def test_the_rows_do_not_depend_on_the_batch_size(several_workshops):
     assert list(eligibility_rows(batch_size=1)) == list(eligibility_rows())
 

@@ -120,6 +120,29 @@ def test_a_session_ending_before_it_starts_is_refused(login, trainer, draft):
     assert draft.sessions.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("day", "starts", "zone"),
+    [("9999-12-31", "20:00", "America/Toronto"), ("0001-01-01", "00:00", "Asia/Tokyo"), ("2101-01-03", "09:00", "UTC")],
+)
+def test_a_session_on_a_day_beyond_the_calendar_is_refused(login, trainer, draft, day, starts, zone):
+    draft.time_zone = zone
+    draft.save()
+
+    response = login(trainer).post(
+        f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": starts, "ends": "21:00"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    assert "Choose a day from 1 January 2000 to 31 December 2100." in response.content.decode()
+    assert draft.sessions.count() == 0
+
+
+def test_the_session_day_offers_only_days_of_the_calendar(login, trainer, draft):
+    page = login(trainer).get(f"/trainer/workshops/{draft.pk}/edit/").content.decode()
+
+    assert 'min="2000-01-01" max="2100-12-31"' in page
+
+
 def test_moving_and_removing_a_session(login, trainer, draft):
     client = login(trainer)
     day = _next_week()

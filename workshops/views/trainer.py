@@ -12,7 +12,7 @@ from participants.permissions import administrator_required, trainer_required
 
 from .. import queries, services
 from ..forms import PreworkItemForm, SessionForm, WorkshopForm
-from ..models import Workshop
+from ..models import CALENDAR_FROM, CALENDAR_UNTIL, Workshop
 from ..permissions import get_managed_workshop
 
 
@@ -58,6 +58,7 @@ def _edit_page(request, workshop: Workshop, *, form=None, session_form=None, ses
         "session_form": session_form or SessionForm(),
         "session_errors": session_errors or {},
         "prework_form": PreworkItemForm(),
+        "calendar": {"from": CALENDAR_FROM, "until": CALENDAR_UNTIL},  # the days a session may be on
     }
     template = "workshops/workshop_edit.html#sessions" if request.htmx else "workshops/workshop_edit.html"
     return render(request, template, context, status=status)
