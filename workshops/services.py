@@ -369,6 +369,23 @@ def accept_offer(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolm
 
 
 @transaction.atomic
+def decline_offer(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+    """The "No, thank you" of a seat offer's link, which works without signing in: it gives up the
+    offer, never a seat taken since (the link is in an old e-mail, and its enrolment's row is reused
+    when the person enrols again)."""
+    _locked(enrolment.workshop)  # first, as every change of its enrolments locks it
+    enrolment = Enrolment.objects.get(pk=enrolment.pk)
+    if enrolment.status == Enrolment.Status.ENROLLED:
+        raise ValidationError(
+            "You took this seat already, so this link no longer declines it. To give it up, sign in and "
+            "cancel your enrolment."
+        )
+    if enrolment.status != Enrolment.Status.OFFERED:
+        return enrolment  # declined or lapsed already: nothing to give up
+    return cancel_enrolment(enrolment=enrolment, by=enrolment.participant, now=now)
+
+
+@transaction.atomic
 def cancel_enrolment(*, enrolment: Enrolment, by: User, now: datetime | None = None) -> Enrolment:
     """Give up a seat, an offer or a place on the waiting list; a freed seat goes to the next person."""
     now = now or timezone.now()

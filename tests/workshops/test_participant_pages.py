@@ -107,6 +107,36 @@ def test_the_offer_link_takes_the_seat_without_logging_in(client, enrolment, dja
     assert waiting.status == Enrolment.Status.ENROLLED
 
 
+def test_the_offer_link_declines_an_open_offer_and_the_seat_goes_on(client, enrolment):
+    waiting = services.enrol(workshop=enrolment.workshop, email="ben@example.org", full_name="Ben Waiting")
+    services.cancel_enrolment(enrolment=enrolment, by=enrolment.participant)
+
+    response = client.post(f"/offers/{services.offer_token(waiting)}/", {"action": "decline"}, follow=True)
+
+    waiting.refresh_from_db()
+    assert [str(m) for m in response.context["messages"]] == [
+        "You declined the seat; it goes to the next person waiting."
+    ]
+    assert waiting.status == Enrolment.Status.CANCELLED
+
+
+def test_the_offer_link_once_the_seat_was_taken_cannot_give_it_up(client, enrolment):
+    waiting = services.enrol(workshop=enrolment.workshop, email="ben@example.org", full_name="Ben Waiting")
+    services.cancel_enrolment(enrolment=enrolment, by=enrolment.participant)
+    link = f"/offers/{services.offer_token(waiting)}/"
+    client.post(link, {"action": "accept"})
+
+    response = client.post(link, {"action": "decline"}, follow=True)  # the old e-mail, clicked again
+
+    waiting.refresh_from_db()
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "You took this seat already, so this link no longer declines it. To give it up, sign in and cancel your "
+        "enrolment."
+    )
+    assert waiting.status == Enrolment.Status.ENROLLED
+    assert "You are enrolled." in response.content.decode()
+
+
 def test_a_tampered_offer_link_is_not_found(client, enrolment):
     token = services.offer_token(enrolment)
 

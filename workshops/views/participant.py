@@ -66,7 +66,7 @@ def offer(request, token: str):
                 services.accept_offer(enrolment=enrolment)
                 messages.success(request, f"The seat is yours: you are enrolled in {enrolment.workshop}.")
             elif action == "decline":
-                services.cancel_enrolment(enrolment=enrolment, by=enrolment.participant)
+                services.decline_offer(enrolment=enrolment)
                 messages.info(request, "You declined the seat; it goes to the next person waiting.")
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
