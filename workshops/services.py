@@ -37,11 +37,13 @@ def _first_start(workshop: Workshop) -> datetime | None:
     return workshop.sessions.aggregate(first=Min("starts_at"))["first"]
 
 
-def _calendar_attachment(workshop: Workshop) -> Attachment:
+def _calendar_attachment(enrolment: Enrolment) -> Attachment:
+    """The workshop's calendar file; its meeting link only for someone enrolled (not a seat offered)."""
+    workshop = enrolment.workshop
     url = absolute_url(reverse("workshops:public_detail", args=[workshop.pk]))
-    return Attachment(
-        calendar_filename(workshop), workshop_calendar(workshop, workshop.sessions.all(), url=url), ICS_MIMETYPE
-    )
+    enrolled = enrolment.status == Enrolment.Status.ENROLLED
+    calendar = workshop_calendar(workshop, workshop.sessions.all(), url=url, include_meeting_link=enrolled)
+    return Attachment(calendar_filename(workshop), calendar, ICS_MIMETYPE)
 
 
 def _email_context(enrolment: Enrolment, **extra) -> dict:
@@ -69,7 +71,7 @@ def _notify(enrolment: Enrolment, purpose: str, *, calendar: bool = False, key: 
         to=enrolment.participant.email,
         template=f"workshops/{purpose}",
         context=_email_context(enrolment, **extra),
-        attachment=_calendar_attachment(enrolment.workshop) if calendar else None,
+        attachment=_calendar_attachment(enrolment) if calendar else None,
         dedup_key=key,
     )
 

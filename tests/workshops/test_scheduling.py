@@ -180,6 +180,41 @@ def test_schedule_session_moving_a_session_of_a_published_workshop_emails_each_e
         ]
 
 
+def test_new_times_of_an_online_workshop_give_the_meeting_link_only_to_those_enrolled(
+    trainer, django_capture_on_commit_callbacks
+):
+    link = "https://meet.example.com/cspo-toronto"
+    workshop = two_day_workshop(lead_trainer=trainer, capacity=2, format=Workshop.Format.ONLINE, meeting_url=link)
+    ann, ben = enrol(workshop, "Ann"), enrol(workshop, "Ben")
+    cat, dan = enrol(workshop, "Cat"), enrol(workshop, "Dan")  # the waiting list
+    services.cancel_enrolment(enrolment=ben, by=ben.participant, now=NOW)  # Cat is offered Ben's seat
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_session(
+            workshop=workshop,
+            day=FIRST_DAY,
+            starts=time(10),
+            ends=time(17),
+            by=trainer,
+            session=workshop.sessions.first(),
+        )
+
+    statuses = {e.participant.email: e.status for e in Enrolment.objects.filter(pk__in=[ann.pk, cat.pk, dan.pk])}
+    assert statuses == {"ann@example.org": "enrolled", "cat@example.org": "offered", "dan@example.org": "waitlisted"}
+    told = {m.to[0]: (link in m.body, [link in a.content for a in m.attachments]) for m in mail.outbox}
+    assert told == {
+        "ann@example.org": (True, [True]),
+        "cat@example.org": (False, [False]),  # a seat offered, not taken: the link comes when it is
+        "dan@example.org": (False, []),
+    }
+    assert "Live online: the link is sent to enrolled participants" in emails_of(mail.outbox, "cat@example.org")
+
+
+def emails_of(outbox, address: str) -> str:
+    return "".join(m.body for m in outbox if m.to == [address])
+
+
 def test_schedule_session_saving_a_session_unchanged_emails_nobody(trainer, django_capture_on_commit_callbacks):
     workshop = two_day_workshop(lead_trainer=trainer)
     enrol(workshop, "Ann")
