@@ -126,6 +126,11 @@ def remove_session(*, session: WorkshopSession, by: User) -> None:
     workshop = _locked(session.workshop)
     if workshop.schedule_is_final:
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
+    if session.marks.exists():  # they, their history and the SEUs they credited would go with it
+        raise ValidationError(
+            "Attendance is marked for this session, so it cannot be removed: its marks and their history would be "
+            "lost. Move it if its times were wrong."
+        )
     session.delete()
     _raise_schedule_version(workshop)
     catalogue.changed()

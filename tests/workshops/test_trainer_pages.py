@@ -8,7 +8,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tests.factories import CourseFactory, EnrolmentFactory, WorkshopFactory, WorkshopSessionFactory
+from participants.models import AttendanceMark
+from participants.services import record_mark
+from tests.factories import (
+    CourseFactory,
+    EnrolmentFactory,
+    WorkshopFactory,
+    WorkshopSessionFactory,
+    workshop_with_daily_sessions,
+)
 from workshops.models import PreworkDelivery, PreworkItem, Workshop, WorkshopSession
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +167,17 @@ def test_moving_and_removing_a_session(login, trainer, draft):
 
     client.post(f"/trainer/workshops/{draft.pk}/sessions/{session.pk}/delete/", **HTMX)
     assert draft.sessions.count() == 0
+
+
+def test_a_session_with_attendance_marked_is_not_removed(login, trainer):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    record_mark(enrolment=EnrolmentFactory(workshop=workshop), session=monday, by=trainer, presence="present")
+
+    response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/sessions/{monday.pk}/delete/", **HTMX)
+
+    assert "Attendance is marked for this session, so it cannot be removed" in response.content.decode()
+    assert workshop.sessions.count() == 2
+    assert AttendanceMark.objects.filter(session=monday).count() == 1
 
 
 def test_publishing_is_refused_with_the_hours_missing(login, trainer, draft):
