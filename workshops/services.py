@@ -160,6 +160,11 @@ def update_workshop(
     """Save edited details; a larger capacity offers the new seats to the waiting list."""
     locked = _locked(workshop)
     old_capacity = locked.capacity
+    begun = locked.status not in (Workshop.Status.DRAFT, Workshop.Status.PUBLISHED)
+    if begun and "course" in fields and fields["course"].pk != locked.course_id:
+        raise ValidationError(
+            {"course": "The workshop has begun, so its course stays: its attendance is judged by that course's rules."}
+        )
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from participants.models import AttendanceMark
@@ -18,6 +19,7 @@ from tests.factories import (
     workshop_with_daily_sessions,
 )
 from workshops.models import PreworkDelivery, PreworkItem, Workshop, WorkshopSession
+from workshops.services import update_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -327,3 +329,19 @@ def test_edit_page_query_count_stays_flat(login, trainer, django_assert_num_quer
     # session, user, workshop, co-trainers, sessions, co-trainer choices, courses, form's co-trainers
     with django_assert_num_queries(8):
         assert client.get(f"/trainer/workshops/{workshop.pk}/edit/").status_code == 200
+
+
+@pytest.mark.parametrize("status", [Workshop.Status.RUNNING, Workshop.Status.COMPLETED])
+def test_a_workshop_that_has_begun_keeps_its_course_but_its_other_details_can_change(trainer, status):
+    workshop, _ = workshop_with_daily_sessions(7, 7, status=status, lead_trainer=trainer, title="CSPO Lisbon")
+    course = workshop.course
+    other_course = CourseFactory(kind="CSM", title="Certified ScrumMaster")
+
+    with pytest.raises(ValidationError) as refused:
+        update_workshop(workshop=workshop, by=trainer, fields={"course": other_course, "title": "CSM Lisbon"})
+    updated = update_workshop(workshop=workshop, by=trainer, fields={"course": course, "title": "CSPO in Lisbon"})
+
+    assert refused.value.message_dict == {
+        "course": ["The workshop has begun, so its course stays: its attendance is judged by that course's rules."]
+    }
+    assert (updated.course, updated.title) == (course, "CSPO in Lisbon")
