@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -22,8 +21,5 @@ urlpatterns = [
     path("", include("renewals.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (certificates, pre-work, SEU evidence) are never served by their address, even with
+# DEBUG on: each goes out through its view, which checks who asks.
