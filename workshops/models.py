@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, DurationField, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -170,11 +170,15 @@ class Workshop(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="CAD")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    prework_days_before = models.PositiveSmallIntegerField("send pre-work (days before the first session)", default=7)
+    # Bounded here, not only by PostgreSQL's smallint: SQLite's integers are 64-bit, and a date that
+    # many days away overflows.
+    prework_days_before = models.PositiveSmallIntegerField(
+        "send pre-work (days before the first session)", default=7, validators=[MaxValueValidator(365)]
+    )
     offer_hours = models.PositiveSmallIntegerField(
         "waiting-list offer valid for (hours)",
         default=48,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
         help_text="When a seat frees, the next person on the waiting list has this long to take it.",
     )
     sheet_locked_at = models.DateTimeField(

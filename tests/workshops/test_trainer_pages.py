@@ -71,6 +71,20 @@ def test_trainer_creates_a_draft_workshop(login, trainer, other_trainer):
     )
 
 
+def test_pre_work_days_and_offer_hours_beyond_a_year_and_a_month_are_refused(login, trainer):
+    details = {"course": CourseFactory().pk, "title": "CSPO Ottawa", "format": "in_person", "venue_address": "Ottawa",
+               "time_zone": "America/Toronto", "capacity": 16, "price": "0", "currency": "CAD"}  # fmt: skip
+
+    response = login(trainer).post(
+        "/trainer/workshops/new/", {**details, "prework_days_before": 10**10, "offer_hours": 721}
+    )
+
+    errors = response.context["form"].errors
+    assert errors["prework_days_before"] == ["Ensure this value is less than or equal to 365."]
+    assert errors["offer_hours"] == ["Ensure this value is less than or equal to 720."]
+    assert Workshop.objects.count() == 0
+
+
 def test_bad_workshop_details_show_messages_and_save_nothing(login, trainer):
     response = login(trainer).post("/trainer/workshops/new/", {"title": "No course", "capacity": 0})
 
