@@ -135,6 +135,26 @@ def test_an_overlapping_session_is_refused_with_a_message_in_the_region(login, t
     assert draft.sessions.count() == 1
 
 
+def test_a_refused_move_keeps_what_was_typed_in_the_session_s_own_row(login, trainer, draft):
+    client = login(trainer)
+    day = _next_week()
+    next_day = _day_after(day)
+    for on in (day, next_day):
+        client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": on, "starts": "09:00", "ends": "17:00"})
+    second = draft.sessions.order_by("starts_at").last()
+
+    response = client.post(
+        f"/trainer/workshops/{draft.pk}/sessions/{second.pk}/", {"day": day, "starts": "16:00", "ends": "18:00"}, **HTMX
+    )
+
+    page = response.content.decode()
+    assert "This session overlaps another session of the same workshop." in page
+    assert f'id="s{second.pk}-day" name="day" value="{day}"' in page
+    assert f'id="s{second.pk}-starts" name="starts" value="16:00"' in page
+    assert 'id="new-day" name="day" value=""' in page  # the new session's form is left empty
+    assert draft.sessions.order_by("starts_at").last().local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{next_day} 09:00"
+
+
 def test_a_session_ending_before_it_starts_is_refused(login, trainer, draft):
     response = login(trainer).post(
         f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "17:00", "ends": "09:00"}, **HTMX

@@ -50,9 +50,17 @@ def workshop_create(request):
     return render(request, "workshops/workshop_form.html", {"form": form})
 
 
-def _edit_page(request, workshop: Workshop, *, form=None, session_form=None, session_errors=None, status=200):
+def _edit_page(
+    request, workshop: Workshop, *, form=None, session_form=None, session_errors=None, key="new", status=200
+):
+    schedule = queries.schedule(workshop)
+    if session_form is not None and key != "new":  # a session's row refused its move: it shows what was typed
+        for session in schedule["sessions"]:
+            if session.pk == key:
+                session.posted = session_form.data
+        session_form = None
     context = {
-        **queries.schedule(workshop),
+        **schedule,
         "workshop": workshop,
         "form": form or WorkshopForm(instance=workshop, lead_trainer=workshop.lead_trainer),
         "session_form": session_form or SessionForm(),
@@ -86,9 +94,12 @@ def workshop_edit(request, pk: int):
 
 
 def _after_session_change(request, workshop: Workshop, *, session_form=None, errors=None, key="new"):
-    """htmx swaps the sessions region in place; without JavaScript the edit page reloads."""
+    """htmx swaps the sessions region in place, a refused form's values kept where they were typed (the
+    new session's form, or the session's own row); without JavaScript the edit page reloads."""
     if request.htmx:
-        return _edit_page(request, workshop, session_form=session_form, session_errors={key: errors} if errors else {})
+        return _edit_page(
+            request, workshop, session_form=session_form, session_errors={key: errors} if errors else {}, key=key
+        )
     for error in errors or []:
         messages.error(request, error)
     return redirect("workshops:workshop_edit", pk=workshop.pk)
