@@ -155,6 +155,22 @@ def test_a_refused_move_keeps_what_was_typed_in_the_session_s_own_row(login, tra
     assert draft.sessions.order_by("starts_at").last().local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{next_day} 09:00"
 
 
+def test_without_javascript_a_refused_session_answers_the_page_with_what_was_typed(login, trainer, draft):
+    client = login(trainer)
+    day = _next_week()
+    client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": "09:00", "ends": "17:00"})
+
+    response = client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": day, "starts": "16:00", "ends": "18:30"})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.lstrip().startswith("<!doctype html>")
+    assert "This session overlaps another session of the same workshop." in page
+    assert f'id="new-day" name="day" value="{day}"' in page
+    assert 'id="new-ends" name="ends" value="18:30"' in page
+    assert draft.sessions.count() == 1
+
+
 def test_a_session_ending_before_it_starts_is_refused(login, trainer, draft):
     response = login(trainer).post(
         f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "17:00", "ends": "09:00"}, **HTMX

@@ -94,14 +94,16 @@ def workshop_edit(request, pk: int):
 
 
 def _after_session_change(request, workshop: Workshop, *, session_form=None, errors=None, key="new"):
-    """htmx swaps the sessions region in place, a refused form's values kept where they were typed (the
-    new session's form, or the session's own row); without JavaScript the edit page reloads."""
-    if request.htmx:
+    """A refusal shows at once, what was typed kept where it was typed (the new session's form, or the
+    session's own row): htmx swaps the sessions region, without JavaScript the whole page is answered.
+    A change made reloads the edit page without JavaScript."""
+    if errors:
         return _edit_page(
-            request, workshop, session_form=session_form, session_errors={key: errors} if errors else {}, key=key
-        )
-    for error in errors or []:
-        messages.error(request, error)
+            request, workshop, session_form=session_form, session_errors={key: errors}, key=key,
+            status=200 if request.htmx else 400,  # htmx swaps only a 2xx answer
+        )  # fmt: skip
+    if request.htmx:
+        return _edit_page(request, workshop)
     return redirect("workshops:workshop_edit", pk=workshop.pk)
 
 
