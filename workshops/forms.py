@@ -48,6 +48,9 @@ class SessionForm(forms.Form):
     ends = forms.TimeField(label="Ends", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
 
 
+PREWORK_FILE_MAX_MB = 25
+
+
 class PreworkItemForm(forms.ModelForm):
     url = forms.URLField(label="Link", required=False, assume_scheme="https")
 
@@ -55,3 +58,12 @@ class PreworkItemForm(forms.ModelForm):
         model = PreworkItem
         fields = ["title", "file", "url"]
         help_texts = {"url": "A link, or upload a file instead."}
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload.size > PREWORK_FILE_MAX_MB * 1024 * 1024:
+            raise forms.ValidationError(
+                f"The file is larger than {PREWORK_FILE_MAX_MB} MB, the most a pre-work file can be: "
+                "link to it instead."
+            )
+        return upload

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from participants.models import AttendanceMark
@@ -336,6 +337,21 @@ def test_prework_needs_a_file_or_a_link(login, trainer):
 
     assert [str(m) for m in response.context["messages"]] == ["Give either a file or a link (one of the two)."]
     assert PreworkItem.objects.count() == 0
+
+
+def test_a_prework_file_over_25_mb_is_refused_with_the_way_round(login, trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer)
+    video = SimpleUploadedFile("welcome.mp4", b"\0" * (25 * 1024 * 1024 + 1), content_type="video/mp4")
+
+    response = login(trainer).post(
+        f"/trainer/workshops/{workshop.pk}/prework/", {"title": "Welcome video", "file": video}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "The file is larger than 25 MB, the most a pre-work file can be: link to it instead."
+    ]
+    assert PreworkItem.objects.count() == 0
+    assert "Give a link or a file (at most 25 MB), not both." in response.content.decode()
 
 
 TRAINER_URLS = [

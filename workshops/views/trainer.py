@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from participants.permissions import administrator_required, trainer_required
 
 from .. import queries, services
-from ..forms import PreworkItemForm, SessionForm, WorkshopForm
+from ..forms import PREWORK_FILE_MAX_MB, PreworkItemForm, SessionForm, WorkshopForm
 from ..models import CALENDAR_FROM, CALENDAR_UNTIL, Workshop
 from ..permissions import get_managed_workshop
 
@@ -30,7 +30,8 @@ def overview(request):
 @trainer_required
 def workshop_detail(request, pk: int):
     workshop = get_managed_workshop(request.user, pk)
-    return render(request, "workshops/workshop_detail.html", queries.trainer_workshop_page(workshop))
+    context = queries.trainer_workshop_page(workshop) | {"prework_file_max_mb": PREWORK_FILE_MAX_MB}
+    return render(request, "workshops/workshop_detail.html", context)
 
 
 @trainer_required
@@ -65,7 +66,6 @@ def _edit_page(
         "form": form or WorkshopForm(instance=workshop, lead_trainer=workshop.lead_trainer),
         "session_form": session_form or SessionForm(),
         "session_errors": session_errors or {},
-        "prework_form": PreworkItemForm(),
         "calendar": {"from": CALENDAR_FROM, "until": CALENDAR_UNTIL},  # the days a session may be on
     }
     template = "workshops/workshop_edit.html#sessions" if request.htmx else "workshops/workshop_edit.html"
