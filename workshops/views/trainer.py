@@ -29,9 +29,17 @@ def overview(request):
 
 @trainer_required
 def workshop_detail(request, pk: int):
-    workshop = get_managed_workshop(request.user, pk)
-    context = queries.trainer_workshop_page(workshop) | {"prework_file_max_mb": PREWORK_FILE_MAX_MB}
-    return render(request, "workshops/workshop_detail.html", context)
+    return _detail_page(request, get_managed_workshop(request.user, pk))
+
+
+def _detail_page(request, workshop: Workshop, *, prework_form=None, prework_errors=()):
+    """The page; with ``prework_errors``, pre-work refused, said at its form with what was typed kept."""
+    context = queries.trainer_workshop_page(workshop) | {
+        "prework_file_max_mb": PREWORK_FILE_MAX_MB,
+        "prework_posted": prework_form.data if prework_errors else {},
+        "prework_errors": prework_errors,
+    }
+    return render(request, "workshops/workshop_detail.html", context, status=400 if prework_errors else 200)
 
 
 @trainer_required
@@ -178,17 +186,16 @@ def workshop_cancel(request, pk: int):
 def prework_add(request, pk: int):
     workshop = get_managed_workshop(request.user, pk)
     form = PreworkItemForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            item, told = services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            sent = f" and sent to the {told} participant{pluralize(told)} who had the pre-work already" if told else ""
-            messages.success(request, f"Pre-work “{item.title}” added{sent}.")
-    else:
-        for error in form.errors.values():
-            messages.error(request, " ".join(error))
+    if not form.is_valid():
+        return _detail_page(
+            request, workshop, prework_form=form, prework_errors=[" ".join(e) for e in form.errors.values()]
+        )
+    try:
+        item, told = services.add_prework_item(workshop=workshop, by=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        return _detail_page(request, workshop, prework_form=form, prework_errors=error.messages)
+    sent = f" and sent to the {told} participant{pluralize(told)} who had the pre-work already" if told else ""
+    messages.success(request, f"Pre-work “{item.title}” added{sent}.")
     return redirect("workshops:workshop_detail", pk=workshop.pk)
 
 
