@@ -193,7 +193,7 @@ def export_ranges(wanted: list[int]) -> list[ExportRun]:
     """Date ranges (first days, in the workshops' zones) from the oldest workshop that hold about
     ``wanted`` enrolled participants each."""
     workshops = (
-        Workshop.objects.exclude(status__in=[Workshop.Status.DRAFT, Workshop.Status.CANCELLED])
+        Workshop.objects.certifying()
         .annotate(
             first_starts_at=Min("sessions__starts_at"),
             enrolled=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.ENROLLED), distinct=True),

@@ -82,7 +82,7 @@ def _workshop_ids(
     """Ids of the workshops to export, by their first session; cancelled and draft workshops have
     nobody to certify. The date range is on the first session's day in the workshop's time zone:
     a workshop belongs to the period it starts in, so consecutive monthly exports never list it twice."""
-    workshops = Workshop.objects.exclude(status__in=[Workshop.Status.DRAFT, Workshop.Status.CANCELLED])
+    workshops = Workshop.objects.certifying()
     if workshop is not None:
         workshops = workshops.filter(pk=workshop.pk)
     if trainer is not None:

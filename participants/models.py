@@ -164,7 +164,9 @@ class AttendanceMark(models.Model):
         ABSENT = "absent", "Absent"
 
     enrolment = models.ForeignKey("workshops.Enrolment", on_delete=models.CASCADE, related_name="marks")
-    session = models.ForeignKey("workshops.WorkshopSession", on_delete=models.CASCADE, related_name="marks")
+    # A session with marks is never deleted with them (workshops.services.remove_session says why; the
+    # admin site refuses it too).
+    session = models.ForeignKey("workshops.WorkshopSession", on_delete=models.PROTECT, related_name="marks")
     presence = models.CharField(max_length=12, choices=Presence.choices)
     late_minutes = models.PositiveSmallIntegerField(default=0)
     left_early_minutes = models.PositiveSmallIntegerField(default=0)

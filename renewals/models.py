@@ -136,6 +136,7 @@ class RenewalPolicy(models.Model):
 # outside ``save()`` (``QuerySet.update()``, SQL) or raced by a reader that read the old row just
 # before the commit and stored it just after.
 POLICY_CACHE_SECONDS = 300
+ALREADY_LOGGED = "You logged this activity on this date already."  # the check's and the constraint's
 
 
 def _policy_cache_key() -> str:
@@ -252,7 +253,7 @@ class SeuEntry(models.Model):
                 "earned_on",
                 Lower("title"),
                 name="seu_entry_not_twice",
-                violation_error_message="You logged this activity on this date already.",
+                violation_error_message=ALREADY_LOGGED,
             ),
             models.UniqueConstraint(
                 fields=["holder", "source_session"],

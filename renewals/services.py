@@ -22,13 +22,21 @@ from participants.services import compose_email, queue_email, queue_emails
 from workshops.services import absolute_url
 
 from . import payments
-from .models import Payment, Renewal, RenewalPolicy, RenewedCertification, SeuCategory, SeuEntry, seus
+from .models import (
+    ALREADY_LOGGED,
+    Payment,
+    Renewal,
+    RenewalPolicy,
+    RenewedCertification,
+    SeuCategory,
+    SeuEntry,
+    seus,
+)
 from .queries import RenewalQuote, quote, quotes_for, renewable_certifications
 
 logger = logging.getLogger(__name__)
 
 QUARTER = Decimal("0.25")
-ALREADY_LOGGED = "You logged this activity on this date already."
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from django.db import models
 
 from . import catalogue
 from .models import Course, Enrolment, Workshop, WorkshopSession
+from .services import has_begun
 
 
 class ChangesTheCatalogue:
@@ -53,6 +54,10 @@ class WorkshopAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     autocomplete_fields = ("lead_trainer", "co_trainers")
     inlines = (WorkshopSessionInline, EnrolmentInline)
     formfield_overrides = HTTPS_LINKS
+
+    def get_readonly_fields(self, request, obj=None):
+        """A workshop that has begun keeps its course, here as on the trainer's page (services.update_workshop)."""
+        return ("course",) if obj is not None and has_begun(obj) else ()
 
 
 @admin.register(Enrolment)

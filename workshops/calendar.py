@@ -40,9 +40,9 @@ def _utc(moment: datetime) -> str:
 
 
 def workshop_calendar(
-    workshop: Workshop, sessions: Iterable[WorkshopSession], *, url: str = "", include_meeting_link: bool = True
+    workshop: Workshop, sessions: Iterable[WorkshopSession], *, url: str = "", include_meeting_link: bool = False
 ) -> str:
-    """``include_meeting_link=False`` for the public download: the link goes to enrolled people only."""
+    """``include_meeting_link=True`` only for someone enrolled: the link goes to enrolled people only."""
     sessions = list(sessions)
     if workshop.format == Workshop.Format.IN_PERSON:
         location = workshop.venue_address

@@ -20,13 +20,14 @@ def time_zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-# What the ``date`` filter writes for "D" and "M" in English, the site's only language (there is no
-# LocaleMiddleware). The catalogue and the trainer's tables format hundreds of times a page; written
-# here, a time costs a microsecond where the filter (with ``{% timezone %}``) costs about 25.
 # The days cspo schedules and lists workshops on: far inside what dates and every time zone can
 # hold (a session on 31 December 9999 overflowed in the zones ahead of UTC), and wide enough for any.
 CALENDAR_FROM, CALENDAR_UNTIL = date(2000, 1, 1), date(2100, 12, 31)
+CALENDAR_REFUSAL = f"Choose a day from {CALENDAR_FROM:%-d %B %Y} to {CALENDAR_UNTIL:%-d %B %Y}."
 
+# What the ``date`` filter writes for "D" and "M" in English, the site's only language (there is no
+# LocaleMiddleware). The catalogue and the trainer's tables format hundreds of times a page; written
+# here, a time costs a microsecond where the filter (with ``{% timezone %}``) costs about 25.
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -110,6 +111,10 @@ class Course(models.Model):
 
 
 class WorkshopQuerySet(models.QuerySet):
+    def certifying(self) -> WorkshopQuerySet:
+        """Those that may certify (``Workshop.certifies``): neither drafts nor cancelled ones."""
+        return self.exclude(status__in=[Workshop.Status.DRAFT, Workshop.Status.CANCELLED])
+
     def taught_by(self, user) -> WorkshopQuerySet:
         return self.filter(Q(lead_trainer=user) | Q(co_trainers=user)).distinct()
 
@@ -295,6 +300,8 @@ class WorkshopSession(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        if self.starts_at and not CALENDAR_FROM <= self.starts_at.date() <= CALENDAR_UNTIL:
+            raise ValidationError({"starts_at": CALENDAR_REFUSAL})
         if self.starts_at and self.ends_at:
             if self.ends_at <= self.starts_at:
                 raise ValidationError({"ends_at": "A session must end after it starts."})

@@ -18,7 +18,16 @@ from participants.services import Attachment, find_or_create_participant, queue_
 
 from . import catalogue
 from .calendar import ICS_MIMETYPE, calendar_filename, workshop_calendar
-from .models import CALENDAR_FROM, CALENDAR_UNTIL, Enrolment, PreworkDelivery, PreworkItem, Workshop, WorkshopSession
+from .models import (
+    CALENDAR_FROM,
+    CALENDAR_REFUSAL,
+    CALENDAR_UNTIL,
+    Enrolment,
+    PreworkDelivery,
+    PreworkItem,
+    Workshop,
+    WorkshopSession,
+)
 from .queries import publishing_problems, waitlist_position
 
 OFFER_SALT = "workshops.seat-offer"
@@ -35,6 +44,12 @@ def _locked(workshop: Workshop) -> Workshop:
 
 def _first_start(workshop: Workshop) -> datetime | None:
     return workshop.sessions.aggregate(first=Min("starts_at"))["first"]
+
+
+def has_begun(workshop: Workshop, *, now: datetime | None = None) -> bool:
+    """Its first session has started (whatever its status says: that follows every few minutes)."""
+    first = _first_start(workshop)
+    return first is not None and first <= (now or timezone.now())
 
 
 def _calendar_attachment(enrolment: Enrolment) -> Attachment:
@@ -98,7 +113,7 @@ def schedule_session(
     if workshop.schedule_is_final:
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its sessions are final.")
     if not CALENDAR_FROM <= day <= CALENDAR_UNTIL:
-        raise ValidationError(f"Choose a day from {CALENDAR_FROM:%-d %B %Y} to {CALENDAR_UNTIL:%-d %B %Y}.")
+        raise ValidationError(CALENDAR_REFUSAL)
     starts_at, ends_at = _aware(day, starts, workshop), _aware(day, ends, workshop)
     if ends_at <= starts_at:
         raise ValidationError("A session must end after it starts.")
@@ -160,8 +175,7 @@ def update_workshop(
     """Save edited details; a larger capacity offers the new seats to the waiting list."""
     locked = _locked(workshop)
     old_capacity = locked.capacity
-    begun = locked.status not in (Workshop.Status.DRAFT, Workshop.Status.PUBLISHED)
-    if begun and "course" in fields and fields["course"].pk != locked.course_id:
+    if "course" in fields and fields["course"].pk != locked.course_id and has_begun(locked):
         raise ValidationError(
             {"course": "The workshop has begun, so its course stays: its attendance is judged by that course's rules."}
         )
@@ -206,6 +220,11 @@ def cancel_workshop(*, workshop: Workshop, by: User) -> int:
     workshop = _locked(workshop)
     if workshop.schedule_is_final:
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()} already.")
+    if workshop.sheet_locked_at is not None:
+        raise ValidationError(
+            "Its participants were submitted for certification, so it is held, not cancelled; an administrator "
+            "reopens the submission first."
+        )
     was_public = workshop.status != Workshop.Status.DRAFT
     workshop.status = Workshop.Status.CANCELLED
     workshop.save(update_fields=["status", "updated_at"])
@@ -393,7 +412,7 @@ def decline_offer(*, enrolment: Enrolment, now: datetime | None = None) -> Enrol
             "cancel your enrolment."
         )
     if enrolment.status != Enrolment.Status.OFFERED:
-        return enrolment  # declined or lapsed already: nothing to give up
+        raise ValidationError("This offer is no longer open: it expired or was declined already.")
     return cancel_enrolment(enrolment=enrolment, by=enrolment.participant, now=now)
 
 

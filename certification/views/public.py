@@ -85,4 +85,5 @@ def revoke(request, pk: int):
         request,
         "certification/revoke.html",
         {"certification": certification, "errors": errors, "reason": reason},
+        status=400 if errors else 200,
     )

@@ -137,6 +137,21 @@ def test_the_offer_link_once_the_seat_was_taken_cannot_give_it_up(client, enrolm
     assert "You are enrolled." in response.content.decode()
 
 
+def test_the_offer_link_of_a_lapsed_offer_declines_nothing_and_says_so(client, enrolment):
+    waiting = services.enrol(workshop=enrolment.workshop, email="ben@example.org", full_name="Ben Waiting")
+    services.cancel_enrolment(enrolment=enrolment, by=enrolment.participant)
+    link = f"/offers/{services.offer_token(waiting)}/"
+    Enrolment.objects.filter(pk=waiting.pk).update(status=Enrolment.Status.WAITLISTED, waitlisted_at=timezone.now())
+
+    response = client.post(link, {"action": "decline"}, follow=True)
+
+    waiting.refresh_from_db()
+    assert [str(m) for m in response.context["messages"]] == [
+        "This offer is no longer open: it expired or was declined already."
+    ]
+    assert waiting.status == Enrolment.Status.WAITLISTED
+
+
 def test_a_tampered_offer_link_is_not_found(client, enrolment):
     token = services.offer_token(enrolment)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from participants.models import AttendanceMark
@@ -150,8 +151,10 @@ def test_a_refused_move_keeps_what_was_typed_in_the_session_s_own_row(login, tra
 
     page = response.content.decode()
     assert "This session overlaps another session of the same workshop." in page
-    assert f'id="s{second.pk}-day" name="day" value="{day}"' in page
-    assert f'id="s{second.pk}-starts" name="starts" value="16:00"' in page
+    refused = f'aria-invalid="true" aria-describedby="s{second.pk}-errors"'
+    assert f'id="s{second.pk}-day" {refused} name="day" value="{day}"' in page
+    assert f'id="s{second.pk}-starts" {refused} name="starts" value="16:00"' in page
+    assert f'id="s{second.pk}-errors"' in page
     assert 'id="new-day" name="day" value=""' in page  # the new session's form is left empty
     assert draft.sessions.order_by("starts_at").last().local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{next_day} 09:00"
 
@@ -414,3 +417,60 @@ def test_a_workshop_that_has_begun_keeps_its_course_but_its_other_details_can_ch
         "course": ["The workshop has begun, so its course stays: its attendance is judged by that course's rules."]
     }
     assert (updated.course, updated.title) == (course, "CSPO in Lisbon")
+
+
+def test_a_published_workshop_whose_first_session_started_keeps_its_course(trainer):
+    workshop, _ = workshop_with_daily_sessions(7, 7, days_from_now=-1, status=Workshop.Status.PUBLISHED,
+                                               lead_trainer=trainer)  # fmt: skip
+
+    with pytest.raises(ValidationError, match="The workshop has begun, so its course stays"):
+        update_workshop(workshop=workshop, by=trainer, fields={"course": CourseFactory(kind="CSM")})
+
+
+def test_the_admin_site_keeps_the_course_of_a_workshop_that_has_begun(login, administrator, trainer):
+    begun, _ = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    draft = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    administrator.is_superuser = True  # the admin site's permissions
+    administrator.save()
+    client = login(administrator)
+
+    begun_page = client.get(f"/admin/workshops/workshop/{begun.pk}/change/").content.decode()
+    draft_page = client.get(f"/admin/workshops/workshop/{draft.pk}/change/").content.decode()
+
+    assert 'name="course"' not in begun_page
+    assert 'name="course"' in draft_page
+
+
+def test_a_session_with_marks_cannot_be_deleted_even_outside_the_trainer_s_page(trainer):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    record_mark(enrolment=EnrolmentFactory(workshop=workshop), session=monday, by=trainer, presence="present")
+
+    with pytest.raises(ProtectedError):
+        monday.delete()
+
+    assert AttendanceMark.objects.filter(session=monday).count() == 1
+
+
+def test_a_session_beyond_the_calendar_is_refused_by_the_model_as_in_the_admin_site(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    starts_at = datetime(2101, 1, 3, 9, tzinfo=UTC)
+    session = WorkshopSession(workshop=workshop, starts_at=starts_at, ends_at=starts_at + timedelta(hours=7))
+
+    with pytest.raises(ValidationError) as refused:
+        session.full_clean()
+
+    assert refused.value.message_dict == {"starts_at": ["Choose a day from 1 January 2000 to 31 December 2100."]}
+
+
+def test_a_workshop_whose_participants_were_submitted_is_not_cancelled(login, trainer):
+    workshop, _ = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    Workshop.objects.filter(pk=workshop.pk).update(sheet_locked_at=timezone.now())  # as submitting does
+
+    response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/cancel/", follow=True)
+
+    workshop.refresh_from_db()
+    assert [str(m) for m in response.context["messages"]] == [
+        "Its participants were submitted for certification, so it is held, not cancelled; an administrator reopens "
+        "the submission first."
+    ]
+    assert workshop.status == Workshop.Status.RUNNING

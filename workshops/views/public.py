@@ -144,7 +144,7 @@ def calendar(request, pk: int):
     workshop = _visible_workshop(request.user, pk)
     url = services.absolute_url(reverse("workshops:public_detail", args=[workshop.pk]))
     response = HttpResponse(
-        workshop_calendar(workshop, workshop.sessions.all(), url=url, include_meeting_link=False),
+        workshop_calendar(workshop, workshop.sessions.all(), url=url),  # no meeting link: it is public
         content_type=f"{ICS_MIMETYPE}; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{calendar_filename(workshop)}"'
