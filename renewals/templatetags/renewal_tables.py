@@ -16,6 +16,11 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
+def seu_entry_rows(context, entries, administering=False) -> SafeString:
+    """The ledger's rows, one ``seu_entry_row`` each: one tag, not a template loop of fifty."""
+    return mark_safe("\n".join(seu_entry_row(context, entry, administering) for entry in entries))
+
+
 def seu_entry_row(context, entry, administering=False) -> SafeString:
     """One entry of the ledger (a ``LedgerEntry``): its date, activity with description and evidence, category, SEUs,
     whether it counts, and (for its holder) the links to edit and delete it."""
@@ -58,6 +63,11 @@ def seu_entry_row(context, entry, administering=False) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
+def expiring_rows(context, rows) -> SafeString:
+    """The dashboard's rows, one ``expiring_row`` per certification and quote: one tag, not a loop."""
+    return mark_safe("\n".join(expiring_row(context, certification, quote) for certification, quote in rows))
+
+
 def expiring_row(context, certification, quote) -> SafeString:
     """One certification of the expiry dashboard (an ``ExpiringCertification``) with its holder's SEUs
     and a link to their ledger."""
