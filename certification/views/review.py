@@ -19,9 +19,10 @@ def review(request, pk: int):
     return _review_page(request, get_managed_workshop(request.user, pk))
 
 
-def _review_page(request, workshop, *, refused_override: dict | None = None):
+def _review_page(request, workshop, *, refused_override: dict | None = None, refused_reopen: dict | None = None):
     """The page; with ``refused_override``, an override refused (``enrolment_pk``, ``participant``, the
-    ``justification`` as typed, ``errors``): said above, with the text kept in its row to correct."""
+    ``justification`` as typed, ``errors``), or ``refused_reopen`` (the ``reason`` as typed, ``errors``):
+    said above, with the text kept where it was typed to correct."""
     decisions = queries.eligibility(workshop)
     to_certify = [d for d in decisions if d.eligible and d.certification is None]
     return render(
@@ -35,8 +36,9 @@ def _review_page(request, workshop, *, refused_override: dict | None = None):
             "to_certify": to_certify,
             "submission": queries.open_submission(workshop),
             "refused_override": refused_override,
+            "refused_reopen": refused_reopen,
         },
-        status=400 if refused_override else 200,
+        status=400 if refused_override or refused_reopen else 200,
     )
 
 
@@ -83,10 +85,10 @@ def submit(request, pk: int):
 @require_POST
 def reopen(request, pk: int):
     workshop = get_managed_workshop(request.user, pk)
+    reason = request.POST.get("reason", "")
     try:
-        services.reopen_workshop(workshop=workshop, by=request.user, reason=request.POST.get("reason", ""))
+        services.reopen_workshop(workshop=workshop, by=request.user, reason=reason)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, "Reopened: the sheet can be changed again, and the workshop submitted again.")
+        return _review_page(request, workshop, refused_reopen={"reason": reason, "errors": error.messages})
+    messages.success(request, "Reopened: the sheet can be changed again, and the workshop submitted again.")
     return redirect("certification:review", pk=workshop.pk)

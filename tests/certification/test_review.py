@@ -377,3 +377,20 @@ def test_reopening_with_a_reason_too_long_is_refused(trainer, administrator):
 
     workshop.refresh_from_db()
     assert workshop.sheet_locked_at is not None
+
+
+def test_a_reopen_refused_keeps_the_reason_typed_to_shorten(login, trainer, administrator):
+    workshop = two_day_workshop(trainer)
+    completes(EnrolmentFactory(workshop=workshop), trainer)
+    services.submit_workshop(workshop=workshop, by=trainer)
+    reason = "The trainer asked to correct a mark. " * 9  # 333 characters
+
+    response = login(administrator).post(f"/trainer/workshops/{workshop.pk}/certification/reopen/", {"reason": reason})
+
+    page = response.content.decode()
+    workshop.refresh_from_db()
+    assert response.status_code == 400
+    assert "<p>The workshop was not reopened:</p>" in page
+    assert "The reason for reopening is too long: 332 characters, at most 300." in page
+    assert f'value="{reason}"' in page
+    assert workshop.sheet_locked_at is not None
