@@ -76,6 +76,7 @@ class SheetCell:
     save_url: str = ""
     day: str = ""  # the session's day, "Monday 23 November", for the cell's labels
     posted: dict | None = None  # what the trainer typed, shown again when it could not be saved
+    error: str = ""  # why it could not be saved, when the whole sheet is drawn again (without JavaScript)
 
     @property
     def values(self) -> dict:

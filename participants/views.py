@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -76,19 +77,30 @@ SHEET_CODE = source_digest("templates/participants/sheet.html", "participants/te
                            "workshops/models.py", "workshops/templatetags/durations.py", "cspo/rows.py")  # fmt: skip
 
 
-def _sheet_context(request, workshop) -> dict:
+def _sheet_context(request, workshop, *, refused: tuple[int, int, dict, str] | None = None) -> dict:
     """The sheet's table, kept between changes: a trainer's reload, a co-trainer's page and the room's
-    tablets read it again without building 200 rows and 160 cell forms while no mark changed."""
+    tablets read it again without building 200 rows and 160 cell forms while no mark changed. With
+    ``refused`` (enrolment, session, what was typed, why), a cell that could not be saved is drawn
+    with what this trainer typed: that table is theirs alone, drawn and not kept."""
     now = timezone.now()
 
     def render_table(csrf_token: str) -> str:
         context = queries.attendance_sheet(workshop, now=now) | {"csrf_token": csrf_token}
+        if refused is not None:
+            enrolment_pk, session_pk, posted, error = refused
+            for row in context["rows"]:
+                for cell in row.cells if row.enrolment.pk == enrolment_pk else ():
+                    if cell.session.pk == session_pk:
+                        cell.posted, cell.error = posted, error
         return render_to_string("participants/sheet.html#table", context)
 
-    table = kept_region(
-        request, name=f"sheet:{workshop.pk}", code=SHEET_CODE, render=render_table,
-        fingerprint=lambda: queries.sheet_fingerprint(workshop, now=now),
-    )  # fmt: skip
+    if refused is not None:
+        table = render_table(get_token(request))
+    else:
+        table = kept_region(
+            request, name=f"sheet:{workshop.pk}", code=SHEET_CODE, render=render_table,
+            fingerprint=lambda: queries.sheet_fingerprint(workshop, now=now),
+        )  # fmt: skip
     return {"workshop": workshop, "table": table, "needs_reason": workshop.changes_need_a_reason}
 
 
@@ -101,12 +113,16 @@ def sheet(request, pk: int):
 def _answer_with_row(
     request, workshop, enrolment, *, partial: str, session_pk=None, error="", posted=None, sessions=None
 ):
-    """htmx gets the changed region (and the row's progress out of band); a plain form post
-    goes back to the sheet with a message."""
+    """htmx gets the changed region (and the row's progress out of band); a plain form post goes
+    back to the sheet, or when refused, is answered the sheet with the cell as typed and why."""
     if not request.htmx:
-        if error:
-            messages.error(request, f"{enrolment.participant}: {error}")
-        return redirect("participants:sheet", pk=workshop.pk)
+        if not error:
+            return redirect("participants:sheet", pk=workshop.pk)
+        messages.error(request, f"{enrolment.participant}: {error}")
+        refused = (enrolment.pk, session_pk, posted or {}, error)
+        return render(
+            request, "participants/sheet.html", _sheet_context(request, workshop, refused=refused), status=400
+        )
     row = queries.sheet_row(enrolment, sessions=sessions)
     cell = next((c for c in row.cells if c.session.pk == session_pk), None)
     if cell is not None and posted is not None:

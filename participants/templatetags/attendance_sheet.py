@@ -51,7 +51,7 @@ def sheet_cell(context, cell, enrolment) -> SafeString:
     ``error`` and ``saved`` in the context say how the last save of this cell went."""
     if not cell.is_open:
         return NOT_STARTED
-    error, saved = context.get("error"), context.get("saved")
+    error, saved = cell.error or context.get("error"), context.get("saved")
     values = cell.values
     cell_id = f"{enrolment.pk}-{cell.session.pk}"
     who = f"{escape(enrolment.participant.full_name)}, {escape(cell.day)}"

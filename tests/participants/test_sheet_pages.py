@@ -260,22 +260,31 @@ def test_save_mark_as_a_plain_post_goes_back_to_the_sheet(login, trainer, two_da
     assert (mark.presence, mark.late_minutes) == ("late", 20)
 
 
-def test_save_mark_as_a_plain_post_that_is_refused_shows_the_message_once_on_the_sheet(
+def test_save_mark_as_a_plain_post_that_is_refused_answers_the_sheet_with_the_cell_as_typed(
     login, trainer, two_days, enrolment
 ):
-    workshop, (monday, _) = two_days
+    workshop, (monday, tuesday) = two_days
+    client = login(trainer)
 
-    response = login(trainer).post(
+    response = client.post(
         f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/{monday.pk}/",
-        {"presence": "late", "minutes": "999"},
-        follow=True,
+        {"presence": "late", "minutes": "999", "note": "Train delayed"},
     )
 
-    assert response.redirect_chain == [(f"/trainer/workshops/{workshop.pk}/sheet/", 302)]
-    assert texts_of(response.content.decode(), "message message-error") == [
-        "Pat Participant: Give the minutes late: a whole number from 1 to 420, the session's length."
-    ]
+    page = response.content.decode()
+    why = "Give the minutes late: a whole number from 1 to 420, the session's length."
+    assert response.status_code == 400
+    assert texts_of(page, "message message-error") == [f"Pat Participant: {why}"]
+    refused = re.search(rf'<form[^>]*action="[^"]*/{enrolment.pk}/{monday.pk}/".*?</form>', page, re.S).group(0)
+    assert 'data-state="invalid"' in refused
+    assert (_selected(refused, "presence"), _field(refused, "minutes"), _field(refused, "note")) == (
+        "late", "999", "Train delayed"
+    )  # fmt: skip
+    assert why in html.unescape(refused)
+    other = re.search(rf'<form[^>]*action="[^"]*/{enrolment.pk}/{tuesday.pk}/".*?</form>', page, re.S)
+    assert other is None or 'data-state="invalid"' not in other.group(0)  # only the refused cell says so
     assert _written() == (0, 0, 0)
+    assert "Train delayed" not in client.get(f"/trainer/workshops/{workshop.pk}/sheet/").content.decode()
 
 
 def test_save_mark_after_completion_needs_a_reason_from_the_sheet(login, trainer, participant):
