@@ -88,10 +88,10 @@ def _sheet_context(request, workshop, *, refused: tuple[int, int, dict, str] | N
         context = queries.attendance_sheet(workshop, now=now) | {"csrf_token": csrf_token}
         if refused is not None:
             enrolment_pk, session_pk, posted, error = refused
-            for row in context["rows"]:
-                for cell in row.cells if row.enrolment.pk == enrolment_pk else ():
-                    if cell.session.pk == session_pk:
-                        cell.posted, cell.error = posted, error
+            cells = (cell for row in context["rows"] if row.enrolment.pk == enrolment_pk for cell in row.cells)
+            for cell in cells:
+                if cell.session.pk == session_pk:
+                    cell.posted, cell.error = posted, error
         return render_to_string("participants/sheet.html#table", context)
 
     if refused is not None:
