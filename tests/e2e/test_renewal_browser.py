@@ -177,5 +177,6 @@ def test_an_entry_that_breaks_a_rule_shows_why_in_the_page(page: Page, live_serv
     form.get_by_role("button", name="Log SEUs").click()
 
     expect(page.get_by_text("At most 8 SEUs count per day.")).to_be_visible(timeout=3000)
-    expect(page.get_by_text("Nothing was saved: correct the fields below.")).to_be_visible()
+    nothing_saved = page.get_by_role("alert").filter(has_text="Nothing was saved: correct the fields below.")
+    expect(nothing_saved).to_be_focused()  # the keyboard is where the form begins again, not lost
     assert not SeuEntry.objects.exists()

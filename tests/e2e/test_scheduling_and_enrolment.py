@@ -144,6 +144,55 @@ def test_trainer_builds_a_two_day_workshop_session_by_session_and_publishes_it(
     ]
 
 
+def test_a_refused_session_takes_the_keyboard_focus_to_what_to_correct(
+    page: Page, live_server, transactional_db, trainer
+):
+    workshop = WorkshopFactory(course=CourseFactory(), lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    day = _days_ahead(21)
+    _schedule_day(workshop, day)
+    _log_in(page, live_server, trainer.email)
+    page.goto(f"{live_server.url}/trainer/workshops/{workshop.pk}/edit/")
+
+    _add_session(page, day, "15:00", "18:00")  # overlaps the one that day: refused, the region swapped in
+
+    expect(page.get_by_role("alert")).to_contain_text("This session overlaps another session of the same workshop.")
+    expect(page.get_by_role("form", name="Add a session").get_by_label("Day")).to_be_focused()
+
+    row = page.get_by_role("form", name="Session 1")
+    row.get_by_label("Ends").fill("08:00")  # before it starts
+    row.get_by_role("button", name="Save session 1").click()
+
+    expect(row.get_by_role("alert")).to_contain_text("A session must end after it starts.")
+    expect(row.get_by_label("Day")).to_be_focused()
+    expect(row.get_by_label("Ends")).to_have_value("08:00")
+
+    page.keyboard.press("Shift")  # the keyboard in use: a control focused now shows its ring (:focus-visible)
+    page.get_by_role("button", name="Add session").focus()
+    ring, ground = page.evaluate(FOCUS_RING_AND_GROUND)
+    assert _contrast(ring, ground) >= 3  # WCAG 1.4.11: the focus indicator stands out from its ground
+
+
+# The focused element's outline colour, and the colour of the first ground behind it that is not transparent.
+FOCUS_RING_AND_GROUND = """() => {
+  const focused = document.activeElement;
+  const style = getComputedStyle(focused);
+  if (style.outlineStyle === "none") return [null, null];
+  let ground = focused.parentElement;
+  while (ground && getComputedStyle(ground).backgroundColor === "rgba(0, 0, 0, 0)") ground = ground.parentElement;
+  return [style.outlineColor, getComputedStyle(ground || document.body).backgroundColor];
+}"""
+
+
+def _contrast(one: str, other: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted((luminance(one), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
 def test_visitor_finds_the_workshop_and_enrols(page: Page, new_context, live_server, transactional_db, trainer):
     workshop = WorkshopFactory(course=CourseFactory(), lead_trainer=trainer, title=TITLE, capacity=1)
     first_day = _days_ahead(21)

@@ -152,9 +152,9 @@ def test_a_refused_move_keeps_what_was_typed_in_the_session_s_own_row(login, tra
     page = response.content.decode()
     assert "This session overlaps another session of the same workshop." in page
     refused = f'aria-invalid="true" aria-describedby="s{second.pk}-errors"'
-    assert f'id="s{second.pk}-day" {refused} name="day" value="{day}"' in page
+    assert f'id="s{second.pk}-day" {refused} autofocus name="day" value="{day}"' in page  # htmx focuses it
     assert f'id="s{second.pk}-starts" {refused} name="starts" value="16:00"' in page
-    assert f'id="s{second.pk}-errors"' in page
+    assert f'id="s{second.pk}-errors" tabindex="-1">' in page
     assert 'id="new-day" name="day" value=""' in page  # the new session's form is left empty
     assert draft.sessions.order_by("starts_at").last().local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{next_day} 09:00"
 
@@ -170,8 +170,10 @@ def test_without_javascript_a_refused_session_answers_the_page_with_what_was_typ
     assert response.status_code == 400
     assert page.lstrip().startswith("<!doctype html>")
     assert "This session overlaps another session of the same workshop." in page
-    assert f'id="new-day" name="day" value="{day}"' in page
-    assert 'id="new-ends" name="ends" value="18:30"' in page
+    refused = 'aria-invalid="true" aria-describedby="new-errors"'
+    assert f'id="new-day" {refused} autofocus name="day" value="{day}"' in page
+    assert f'id="new-ends" {refused} name="ends" value="18:30"' in page
+    assert 'role="alert" id="new-errors"' in page
     assert draft.sessions.count() == 1
 
 
@@ -231,7 +233,9 @@ def test_a_session_with_attendance_marked_is_not_removed(login, trainer):
 
     response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/sessions/{monday.pk}/delete/", **HTMX)
 
-    assert "Attendance is marked for this session, so it cannot be removed" in response.content.decode()
+    page = response.content.decode()
+    assert "Attendance is marked for this session, so it cannot be removed" in page
+    assert f'id="s{monday.pk}-errors" tabindex="-1" autofocus>' in page  # nothing to correct: the message has focus
     assert workshop.sessions.count() == 2
     assert AttendanceMark.objects.filter(session=monday).count() == 1
 
