@@ -112,6 +112,10 @@ class SheetRow:
     cells: list[SheetCell]
     progress: Progress
     address: str  # the row's own address on the sheet, which its forms and history extend
+    # What the trainer typed for the understanding, and why it was refused, when the whole sheet is
+    # drawn again (without JavaScript), as for a cell.
+    understanding_posted: dict | None = None
+    understanding_error: str = ""
 
     @property
     def understanding_url(self) -> str:

@@ -77,20 +77,21 @@ SHEET_CODE = source_digest("templates/participants/sheet.html", "participants/te
                            "workshops/models.py", "workshops/templatetags/durations.py", "cspo/rows.py")  # fmt: skip
 
 
-def _sheet_context(request, workshop, *, refused: tuple[int, int, dict, str] | None = None) -> dict:
+def _sheet_context(request, workshop, *, refused: tuple[int, int | None, dict, str] | None = None) -> dict:
     """The sheet's table, kept between changes: a trainer's reload, a co-trainer's page and the room's
     tablets read it again without building 200 rows and 160 cell forms while no mark changed. With
-    ``refused`` (enrolment, session, what was typed, why), a cell that could not be saved is drawn
-    with what this trainer typed: that table is theirs alone, drawn and not kept."""
+    ``refused`` (enrolment, session or None for the understanding, what was typed, why), what could
+    not be saved is drawn with what this trainer typed: that table is theirs alone, drawn and not kept."""
     now = timezone.now()
 
     def render_table(csrf_token: str) -> str:
         context = queries.attendance_sheet(workshop, now=now) | {"csrf_token": csrf_token}
         if refused is not None:
-            enrolment_pk, session_pk, posted, error = refused
-            cells = (cell for row in context["rows"] if row.enrolment.pk == enrolment_pk for cell in row.cells)
-            for cell in cells:
-                if cell.session.pk == session_pk:
+            enrolment_pk, session_pk, posted, error = refused  # no session: the understanding was refused
+            for row in (row for row in context["rows"] if row.enrolment.pk == enrolment_pk):
+                if session_pk is None:
+                    row.understanding_posted, row.understanding_error = posted, error
+                for cell in (cell for cell in row.cells if cell.session.pk == session_pk):
                     cell.posted, cell.error = posted, error
         return render_to_string("participants/sheet.html#table", context)
 

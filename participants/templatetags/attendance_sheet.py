@@ -112,7 +112,8 @@ def sheet_understanding(context, row) -> SafeString:
     with the reason when not; ``posted`` is what the trainer typed when it could not be saved."""
     enrolment = row.enrolment
     understanding = getattr(enrolment, "understanding", None)
-    error, saved, posted = context.get("error"), context.get("saved"), context.get("posted")
+    error, saved = row.understanding_error or context.get("error"), context.get("saved")
+    posted = row.understanding_posted or context.get("posted")
     chosen = posted.get("demonstrated") if posted else None
     yes = chosen == "yes" or (not chosen and understanding is not None and understanding.demonstrated)
     no = chosen == "no" or (not chosen and understanding is not None and not understanding.demonstrated)

@@ -318,6 +318,28 @@ def test_save_understanding_with_htmx_answers_the_confirmation(login, trainer, t
     assert UnderstandingConfirmation.objects.get().reason == "Could not split a story"
 
 
+def test_save_understanding_as_a_plain_post_that_is_refused_answers_the_sheet_with_the_reason_as_typed(
+    login, trainer, two_days, enrolment
+):
+    workshop, _ = two_days
+    client = login(trainer)
+    reason = "Could not split a story. " * 13  # 325 characters: over the 300 allowed
+
+    response = client.post(
+        f"/trainer/workshops/{workshop.pk}/sheet/{enrolment.pk}/understanding/",
+        {"demonstrated": "no", "reason": reason},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    refused = re.search(r'<form method="post" class="understanding-form".*?</form>', page, re.S).group(0)
+    assert 'data-state="invalid"' in refused
+    assert (_selected(refused, "demonstrated"), _field(refused, "reason")) == ("no", reason)
+    assert "300 characters" in html.unescape(texts_of(refused, "cell-state")[0])
+    assert not UnderstandingConfirmation.objects.exists()
+    assert reason not in client.get(f"/trainer/workshops/{workshop.pk}/sheet/").content.decode()  # not kept
+
+
 def test_save_understanding_with_htmx_not_demonstrated_without_a_reason_is_refused(login, trainer, two_days, enrolment):
     workshop, _ = two_days
 
