@@ -133,7 +133,7 @@ def log_seu_entry(*, holder: User, activity: SeuActivity, today: date | None = N
     _check_activity(holder=holder, activity=activity, today=today)
     entry = SeuEntry(holder=holder)
     _apply(entry, activity)
-    entry.save()
+    _save_with_evidence(entry)
     return entry
 
 
@@ -152,9 +152,27 @@ def update_seu_entry(*, entry: SeuEntry, activity: SeuActivity, today: date | No
     User.objects.select_for_update().filter(pk=entry.holder_id).first()
     entry = _editable(entry)
     _check_activity(holder=entry.holder, activity=activity, today=today, entry=entry)
+    replaced = entry.evidence_file.name if activity.evidence_file else ""
     _apply(entry, activity)
-    entry.save()
+    _save_with_evidence(entry, replaces=replaced)
     return entry
+
+
+def _save_with_evidence(entry: SeuEntry, *, replaces: str = "") -> None:
+    """Save ``entry``; its new evidence file is written to storage first. When the database then
+    refuses the row, that file is deleted again; the file it ``replaces`` goes once the change is
+    committed. Neither is left on disk with no entry pointing to it."""
+    new_file = bool(entry.evidence_file) and not entry.evidence_file._committed
+    storage = entry.evidence_file.storage
+    try:
+        with transaction.atomic():
+            entry.save()
+    except BaseException:
+        if new_file and entry.evidence_file._committed:
+            storage.delete(entry.evidence_file.name)
+        raise
+    if replaces and replaces != entry.evidence_file.name:
+        transaction.on_commit(lambda: storage.delete(replaces))
 
 
 @transaction.atomic

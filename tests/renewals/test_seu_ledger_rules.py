@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, connection
 
 from certification.services import revoke
 from renewals.models import RenewalPolicy, SeuEntry
@@ -377,6 +379,71 @@ def test_delete_seu_entry_removes_the_entry(holder):
     delete_seu_entry(entry=entry)
 
     assert SeuEntry.objects.count() == 0
+
+
+# --- Evidence files ---------------------------------------------------------------------------
+
+
+def evidence(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"%PDF-1.4\n% receipt\n", content_type="application/pdf")
+
+
+def stored_files(settings) -> list[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def refuse_the_insert(execute, sql, params, many, context):
+    """The database refusing the entry's row (a lost connection, a full disk): the outside world."""
+    if sql.startswith('INSERT INTO "renewals_seuentry"') or sql.startswith('UPDATE "renewals_seuentry"'):
+        raise OperationalError("the server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+def test_log_seu_entry_the_database_refuses_leaves_no_evidence_file_behind(holder, settings):
+    with connection.execute_wrapper(refuse_the_insert), pytest.raises(OperationalError):
+        log_seu_entry(holder=holder, activity=activity(evidence_file=evidence("receipt.pdf")), today=TODAY)
+
+    assert SeuEntry.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_update_seu_entry_with_a_new_file_deletes_the_one_it_replaces_once_committed(
+    holder, settings, django_capture_on_commit_callbacks
+):
+    entry = log_seu_entry(holder=holder, activity=activity(evidence_file=evidence("first.pdf")), today=TODAY)
+    first = entry.evidence_file.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_seu_entry(entry=entry, activity=activity(evidence_file=evidence("second.pdf")), today=TODAY)
+
+    entry.refresh_from_db()
+    assert entry.evidence_file.name != first
+    assert stored_files(settings) == [entry.evidence_file.name]
+
+
+def test_update_seu_entry_the_database_refuses_keeps_the_old_file_and_leaves_no_new_one(
+    holder, settings, django_capture_on_commit_callbacks
+):
+    entry = log_seu_entry(holder=holder, activity=activity(evidence_file=evidence("first.pdf")), today=TODAY)
+
+    refused = pytest.raises(OperationalError)
+    with django_capture_on_commit_callbacks(execute=True), connection.execute_wrapper(refuse_the_insert), refused:
+        update_seu_entry(entry=entry, activity=activity(evidence_file=evidence("second.pdf")), today=TODAY)
+
+    entry.refresh_from_db()
+    assert stored_files(settings) == [entry.evidence_file.name]
+    assert entry.evidence_file.name.endswith("first.pdf")
+
+
+def test_update_seu_entry_without_a_new_file_keeps_the_file(holder, settings, django_capture_on_commit_callbacks):
+    entry = log_seu_entry(holder=holder, activity=activity(evidence_file=evidence("first.pdf")), today=TODAY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_seu_entry(entry=entry, activity=activity(hours=Decimal("1")), today=TODAY)
+
+    entry.refresh_from_db()
+    assert stored_files(settings) == [entry.evidence_file.name]
 
 
 def renewed_with(holder, entry: SeuEntry) -> None:
