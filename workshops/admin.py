@@ -56,8 +56,9 @@ class WorkshopAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     formfield_overrides = HTTPS_LINKS
 
     def get_readonly_fields(self, request, obj=None):
-        """A workshop that has begun keeps its course, here as on the trainer's page (services.update_workshop)."""
-        return ("course",) if obj is not None and has_begun(obj) else ()
+        """A workshop that has begun keeps its course and time zone, here as on the trainer's page
+        (services.update_workshop)."""
+        return ("course", "time_zone") if obj is not None and has_begun(obj) else ()
 
 
 @admin.register(Enrolment)

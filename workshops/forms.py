@@ -10,7 +10,13 @@ TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(time_zone
 
 
 class WorkshopForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, help_text="Session times are entered in this zone.")
+    time_zone = forms.ChoiceField(
+        choices=TIME_ZONE_CHOICES,
+        help_text=(
+            "Session times are entered in this zone. Changing it keeps their clock times (09:00 stays 09:00, "
+            "in the new zone), and everyone enrolled is sent the new times."
+        ),
+    )
     meeting_url = forms.URLField(label="Meeting link", required=False, assume_scheme="https")
 
     class Meta:

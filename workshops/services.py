@@ -174,10 +174,15 @@ def update_workshop(
 ) -> Workshop:
     """Save edited details; a larger capacity offers the new seats to the waiting list."""
     locked = _locked(workshop)
-    old_capacity = locked.capacity
+    old_capacity, old_zone = locked.capacity, locked.zone
     if "course" in fields and fields["course"].pk != locked.course_id and has_begun(locked):
         raise ValidationError(
             {"course": "The workshop has begun, so its course stays: its attendance is judged by that course's rules."}
+        )
+    zone_changes = "time_zone" in fields and fields["time_zone"] != locked.time_zone
+    if zone_changes and (locked.schedule_is_final or has_begun(locked)):
+        raise ValidationError(
+            {"time_zone": "The workshop has begun, so its time zone stays: its sessions took place at their times."}
         )
     for name, value in fields.items():
         setattr(locked, name, value)
@@ -185,10 +190,43 @@ def update_workshop(
     locked.save()
     if co_trainers is not None:
         locked.co_trainers.set([t for t in co_trainers if t.pk != locked.lead_trainer_id])
+    if zone_changes and _keep_clock_times(locked, old_zone=old_zone):
+        _raise_schedule_version(locked)
+        if locked.status != Workshop.Status.DRAFT:
+            _notify_schedule_change(locked)
     catalogue.changed()
     if locked.capacity > old_capacity:
         offer_free_seats(workshop=locked)
     return locked
+
+
+def _keep_clock_times(workshop: Workshop, *, old_zone) -> bool:
+    """After the workshop's time zone changed, each session keeps the day and clock times the trainer
+    entered (09:00 to 16:00 stays 09:00 to 16:00, now in the new zone), as sessions are entered and
+    shown in the workshop's zone. Returns whether any session moved."""
+    moved, later = [], False
+    try:
+        for session in workshop.sessions.order_by("starts_at"):
+            starts, ends = session.starts_at.astimezone(old_zone), session.ends_at.astimezone(old_zone)
+            new = (_aware(starts.date(), starts.time(), workshop), _aware(ends.date(), ends.time(), workshop))
+            if new != (session.starts_at, session.ends_at):
+                later = later or new[0] > session.starts_at
+                session.starts_at, session.ends_at = new
+                moved.append(session)
+    except ValidationError as problem:
+        raise ValidationError({"time_zone": problem.messages}) from problem
+    # Sessions never overlap, checked row by row: the last first when they move later, else the first first.
+    if later:
+        moved.reverse()
+    try:
+        with transaction.atomic():
+            for session in moved:
+                session.save(update_fields=["starts_at", "ends_at"])
+    except IntegrityError as error:
+        raise ValidationError(
+            {"time_zone": "In this zone two sessions would overlap (the clocks change between them): move one first."}
+        ) from error
+    return bool(moved)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
 from tests.factories import WorkshopFactory, WorkshopSessionFactory
 from workshops import services
@@ -437,3 +438,91 @@ def test_schedule_session_moving_a_session_tells_the_waiting_list_without_a_cale
     assert waiting.attachments == []
     assert len(told["ann@example.org"].attachments) == 1
     assert "waiting list" not in told["ann@example.org"].body
+
+
+# --- Changing the workshop's time zone ---------------------------------------------------------
+
+
+def local_times(workshop: Workshop) -> list[str]:
+    workshop = Workshop.objects.get(pk=workshop.pk)
+    return [
+        f"{s.local_starts_at:%a %d %H:%M}–{s.local_ends_at:%H:%M %Z}" for s in workshop.sessions.order_by("starts_at")
+    ]
+
+
+def test_update_workshop_to_another_time_zone_keeps_the_sessions_clock_times(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = two_day_workshop(lead_trainer=trainer, time_zone="America/Toronto", capacity=5)
+    enrol(workshop, "Ann")
+    version = workshop.schedule_version
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "Europe/Berlin"})
+
+    assert local_times(workshop) == ["Tue 08 09:00–16:00 CET", "Wed 09 09:00–16:00 CET"]
+    assert [s.starts_at for s in workshop.sessions.order_by("starts_at")] == [
+        datetime(2026, 12, 8, 8, 0, tzinfo=UTC),
+        datetime(2026, 12, 9, 8, 0, tzinfo=UTC),
+    ]
+    assert Workshop.objects.get(pk=workshop.pk).schedule_version == version + 1
+    (message,) = mail.outbox
+    assert (message.to, message.subject) == (["ann@example.org"], "New times: CSPO Toronto")
+    assert "  - Tuesday 8 December 2026, 09:00 to 16:00 CET\n" in message.body
+    assert re.findall(r"DTSTART:\S+", message.attachments[0].content) == [
+        "DTSTART:20261208T080000Z",
+        "DTSTART:20261209T080000Z",
+    ]
+
+
+def test_update_workshop_to_a_zone_west_keeps_the_clock_times_of_back_to_back_sessions(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="Europe/Berlin")
+    for starts, ends in ((time(9), time(12)), (time(12), time(16))):
+        services.schedule_session(workshop=workshop, day=FIRST_DAY, starts=starts, ends=ends, by=trainer)
+
+    services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "America/Toronto"})
+
+    assert local_times(workshop) == ["Tue 08 09:00–12:00 EST", "Tue 08 12:00–16:00 EST"]
+
+
+def test_update_workshop_to_a_zone_where_a_session_time_does_not_exist_is_refused(trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="UTC")
+    services.schedule_session(workshop=workshop, day=date(2027, 3, 14), starts=time(2, 30), ends=time(5), by=trainer)
+
+    with pytest.raises(ValidationError) as refusal:
+        services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "America/Toronto"})
+
+    assert refusal.value.message_dict == {
+        "time_zone": ["02:30 on 14 Mar 2027 does not exist in America/Toronto: the clocks change that night."]
+    }
+    assert Workshop.objects.get(pk=workshop.pk).time_zone == "UTC"
+    assert local_times(workshop) == ["Sun 14 02:30–05:00 UTC"]
+
+
+def test_update_workshop_time_zone_once_the_workshop_has_begun_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, time_zone="America/Toronto")
+    WorkshopSession.objects.filter(workshop=workshop).update(starts_at=F("starts_at") - timedelta(days=30),
+                                                             ends_at=F("ends_at") - timedelta(days=30))  # fmt: skip
+    before = local_times(workshop)
+
+    with pytest.raises(ValidationError) as refusal:
+        services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "Europe/Berlin"})
+
+    assert refusal.value.message_dict == {
+        "time_zone": ["The workshop has begun, so its time zone stays: its sessions took place at their times."]
+    }
+    assert local_times(workshop) == before
+
+
+def test_update_workshop_keeping_its_time_zone_moves_nothing_and_emails_nobody(
+    trainer, django_capture_on_commit_callbacks
+):
+    workshop = two_day_workshop(lead_trainer=trainer, time_zone="America/Toronto", capacity=5)
+    enrol(workshop, "Ann")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "America/Toronto", "capacity": 6})
+
+    assert local_times(workshop) == ["Tue 08 09:00–16:00 EST", "Wed 09 09:00–16:00 EST"]
+    assert mail.outbox == []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import html
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
@@ -21,7 +22,7 @@ from tests.factories import (
     workshop_with_daily_sessions,
 )
 from workshops.models import PreworkDelivery, PreworkItem, Workshop, WorkshopSession
-from workshops.services import update_workshop
+from workshops.services import schedule_session, update_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +34,6 @@ def _next_week() -> str:
 
 
 def _day_after(day: str, days: int = 1) -> str:
-    from datetime import date
-
     return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
@@ -431,7 +430,25 @@ def test_a_published_workshop_whose_first_session_started_keeps_its_course(train
         update_workshop(workshop=workshop, by=trainer, fields={"course": CourseFactory(kind="CSM")})
 
 
-def test_the_admin_site_keeps_the_course_of_a_workshop_that_has_begun(login, administrator, trainer):
+def test_edit_page_refuses_a_time_zone_where_a_session_time_does_not_exist_and_keeps_what_was_typed(login, trainer):
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT, time_zone="UTC", title="CSPO")
+    schedule_session(workshop=workshop, day=date(2027, 3, 14), starts=time(2, 30), ends=time(5), by=trainer)
+    client = login(trainer)
+    form = client.get(f"/trainer/workshops/{workshop.pk}/edit/").context["form"]
+    posted = {name: value for name, value in form.initial.items() if value not in (None, [])}
+    posted |= {"course": workshop.course.pk, "time_zone": "America/Toronto", "title": "CSPO in Toronto"}
+
+    response = client.post(f"/trainer/workshops/{workshop.pk}/edit/", posted)
+
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "02:30 on 14 Mar 2027 does not exist in America/Toronto: the clocks change that night." in page
+    assert 'value="CSPO in Toronto"' in page
+    workshop.refresh_from_db()
+    assert (workshop.time_zone, workshop.title) == ("UTC", "CSPO")
+
+
+def test_the_admin_site_keeps_the_course_and_time_zone_of_a_workshop_that_has_begun(login, administrator, trainer):
     begun, _ = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
     draft = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.DRAFT)
     administrator.is_superuser = True  # the admin site's permissions
@@ -442,7 +459,9 @@ def test_the_admin_site_keeps_the_course_of_a_workshop_that_has_begun(login, adm
     draft_page = client.get(f"/admin/workshops/workshop/{draft.pk}/change/").content.decode()
 
     assert 'name="course"' not in begun_page
+    assert 'name="time_zone"' not in begun_page
     assert 'name="course"' in draft_page
+    assert 'name="time_zone"' in draft_page
 
 
 def test_a_session_with_marks_cannot_be_deleted_even_outside_the_trainer_s_page(trainer):
