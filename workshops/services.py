@@ -180,7 +180,11 @@ def update_workshop(
             {"course": "The workshop has begun, so its course stays: its attendance is judged by that course's rules."}
         )
     zone_changes = "time_zone" in fields and fields["time_zone"] != locked.time_zone
-    if zone_changes and (locked.schedule_is_final or has_begun(locked)):
+    if zone_changes and locked.schedule_is_final:
+        raise ValidationError(
+            {"time_zone": f"This workshop is {locked.get_status_display().lower()}; its sessions are final."}
+        )
+    if zone_changes and has_begun(locked):
         raise ValidationError(
             {"time_zone": "The workshop has begun, so its time zone stays: its sessions took place at their times."}
         )

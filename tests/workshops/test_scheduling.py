@@ -514,6 +514,16 @@ def test_update_workshop_time_zone_once_the_workshop_has_begun_is_refused(traine
     assert local_times(workshop) == before
 
 
+def test_update_workshop_time_zone_of_a_cancelled_workshop_is_refused(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, time_zone="America/Toronto", status=Workshop.Status.CANCELLED)
+
+    with pytest.raises(ValidationError) as refusal:
+        services.update_workshop(workshop=workshop, by=trainer, fields={"time_zone": "Europe/Berlin"})
+
+    assert refusal.value.message_dict == {"time_zone": ["This workshop is cancelled; its sessions are final."]}
+    assert local_times(workshop) == ["Tue 08 09:00–16:00 EST", "Wed 09 09:00–16:00 EST"]
+
+
 def test_update_workshop_keeping_its_time_zone_moves_nothing_and_emails_nobody(
     trainer, django_capture_on_commit_callbacks
 ):
