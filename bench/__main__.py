@@ -26,7 +26,9 @@ from .environment import (
     BenchSetupError,
     check_redis,
     configure,
+    data_stamp,
     recreate_database,
+    stamp_of,
 )
 
 DATASET = DATA_DIR / "dataset.json"
@@ -69,7 +71,7 @@ def prepare_data(options: argparse.Namespace):
         kept = Targets(**json.loads(DATASET.read_text()))
         if kept.scale != options.scale or kept.generated_on != timezone.localdate().isoformat():
             log("The kept data is of another day or scale: generating again.")
-        elif _stamp() != _stamp_of(kept):
+        elif data_stamp() != stamp_of(kept):
             log("The database holds other data than this checkout generated (another run used it): generating again.")
         else:
             log(f"Keeping the data generated today at scale {kept.scale:g} ({options.database_url}).")
@@ -82,30 +84,8 @@ def prepare_data(options: argparse.Namespace):
     targets = generate(options.scale, log=log)
     log(f"  generated in {targets.seconds:.0f} s")
     DATASET.write_text(json.dumps(targets.__dict__, indent=2))
-    _stamp(_stamp_of(targets))
+    data_stamp(stamp_of(targets))
     return targets
-
-
-def _stamp_of(targets) -> str:
-    return f"cspo bench data: scale {targets.scale:g}, generated {targets.generated_on} in {targets.seconds} s"
-
-
-def _stamp(value: str | None = None) -> str:
-    """The database's own note of the data it holds (its COMMENT), written with ``value``: another
-    checkout's run on the same server regenerates the database, and this one's ``dataset.json``
-    then describes data that is gone."""
-    from django.db import connection
-    from psycopg import sql
-
-    with connection.cursor() as cursor:
-        name = connection.settings_dict["NAME"]
-        if value is not None:
-            comment = sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(value))
-            cursor.execute(comment.as_string(connection.connection))  # no placeholders in a COMMENT
-        cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
-        stamp = cursor.fetchone()[0] or ""
-    connection.close()  # the database may be dropped next
-    return stamp
 
 
 def main(argv: list[str] | None = None) -> int:

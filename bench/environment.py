@@ -74,3 +74,25 @@ def check_redis(redis_url: str) -> None:
         redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
         raise BenchSetupError(f"Redis is not reachable at {redis_url}: {error}") from error
+
+
+def stamp_of(targets) -> str:
+    return f"cspo bench data: scale {targets.scale:g}, generated {targets.generated_on} in {targets.seconds} s"
+
+
+def data_stamp(value: str | None = None) -> str:
+    """The database's own note of the data it holds (its COMMENT), written with ``value``: another
+    checkout's run on the same server regenerates the database, and this one's ``dataset.json``
+    then describes data that is gone."""
+    from django.db import connection
+    from psycopg import sql
+
+    with connection.cursor() as cursor:
+        name = connection.settings_dict["NAME"]
+        if value is not None:
+            comment = sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(value))
+            cursor.execute(comment.as_string(connection.connection))  # no placeholders in a COMMENT
+        cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
+        stamp = cursor.fetchone()[0] or ""
+    connection.close()  # the database may be dropped next
+    return stamp

@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from .environment import DATA_DIR, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, configure
+from .environment import DATA_DIR, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, configure, data_stamp, stamp_of
 
 # page → (role, how to find its address)
 PAGES = {
@@ -39,6 +39,7 @@ PAGES = {
 }
 
 
+TRANSACTION = {"BEGIN", "COMMIT", "ROLLBACK"}
 _CELL: dict = {}  # the cell's address, found once
 _SAVES = itertools.count(1)  # each save's own note, so that each one writes (as bench.pages)
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("page", choices=sorted(PAGES))
     parser.add_argument("--requests", type=int, default=10, help="profiled requests (after one warm-up)")
-    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest query")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest read (SELECT)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--html", metavar="PATH", help="write the page's response to PATH (to compare markup)")
     options = parser.parse_args(argv)
@@ -103,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     from .pages import VISITOR_TIME_ZONE, read_facts
 
     targets = Targets(**json.loads((DATA_DIR / "dataset.json").read_text()))
+    if data_stamp() != stamp_of(targets):
+        raise SystemExit(
+            "The benchmark's database holds other data than this checkout generated (another run used it): "
+            "run `python -m bench` first."
+        )
     facts = read_facts(targets)
     role = PAGES[options.page][0]
     client = Client(HTTP_HOST="127.0.0.1")
@@ -142,17 +148,20 @@ def main(argv: list[str] | None = None) -> int:
             once()
             timings.append(time.perf_counter() - started)
             in_database.append(sum(spent))
-        # The median time of each query over as many requests again, with its text from Django's log.
-        each_query: list[list[float]] = []
+        # The median time of each query over as many requests again, with its text from Django's log;
+        # of the requests that ran the usual number of queries (a first cell save inserts, the next update).
+        runs = []
         for _ in range(options.requests):
             spent.clear()
             with CaptureQueriesContext(connection) as captured:
                 path, size = once()
-            each_query = [[*times, took] for times, took in zip(each_query or [[] for _ in spent], spent, strict=True)]
-    queries = [
-        {"sql": logged["sql"], "time": statistics.median(times)}
-        for logged, times in zip(captured.captured_queries, each_query, strict=True)
-    ]
+            runs.append(([logged["sql"] for logged in captured.captured_queries], list(spent)))
+    usual = statistics.mode(len(times) for _, times in runs)
+    alike = [times for _, times in runs if len(times) == usual]
+    texts = next(texts for texts, times in runs if len(times) == usual)
+    medians = iter([statistics.median(column) for column in zip(*alike, strict=True)])
+    # Django's log also names the transaction's BEGIN and COMMIT, which run outside the execute wrapper.
+    queries = [{"sql": sql, "time": None if sql in TRANSACTION else next(medians)} for sql in texts]
     single = statistics.median(timings)
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -169,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     out.write(" (median); each query's median:\n")
     for query in queries:
-        out.write(f"  {float(query['time']) * 1000:7.2f} ms  {query['sql'][:300]}\n")
-    if options.explain and queries:
-        slowest = max(queries, key=lambda q: float(q["time"]))["sql"]
+        took = "" if query["time"] is None else f"{query['time'] * 1000:.2f} ms"
+        out.write(f"  {took:>10}  {query['sql'][:300]}\n")
+    if options.explain and any(q["sql"].startswith("SELECT") for q in queries):
+        # Reads only: EXPLAIN ANALYZE runs the statement, and would write a second time.
+        reads = [q for q in queries if q["time"] is not None and q["sql"].startswith("SELECT")]
+        slowest = max(reads, key=lambda q: q["time"])["sql"]
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN ANALYZE " + slowest)
             out.write("\nEXPLAIN ANALYZE of the slowest:\n" + "\n".join(row[0] for row in cursor.fetchall()) + "\n")
