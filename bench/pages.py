@@ -206,8 +206,8 @@ def read_facts(targets: Targets) -> Facts:
 
 # --- The pages ---------------------------------------------------------------------------------------
 
-KEYS = ["baseline", "sheet", "sheet_cold", "cell", "catalogue", "certifications", "trainer_home", "ledger", "verify",
-        "dashboard", "dashboard_cold", "pdf"]  # fmt: skip
+KEYS = ["baseline", "write_floor", "sheet", "sheet_cold", "cell", "catalogue", "certifications", "trainer_home",
+        "ledger", "verify", "dashboard", "dashboard_cold", "pdf"]  # fmt: skip
 SHEET_ROW = b'<th scope="row" class="sheet-person">'
 SHEET_CELL = b'class="cell-form"'
 CARD = b'<li class="card">'
@@ -252,6 +252,13 @@ def pages(facts: Facts, cells: dict[str, list[str]]) -> list[Page]:
     def baseline(response: Response) -> None:
         if expect(response, content_type="text/plain") != b"ok":
             raise PageBroken("the baseline view did not answer ok")
+
+    def write_floor(browser: Browser, number: int) -> Response:
+        response = browser.request(
+            "POST", reverse("bench_write_floor"), data={}, headers={"X-CSRFToken": browser.csrf_token}
+        )
+        baseline(response)
+        return response
 
     def sheet_of(rows: int, sessions: int):
         def check(response: Response) -> None:
@@ -299,6 +306,8 @@ def pages(facts: Facts, cells: dict[str, list[str]]) -> list[Page]:
     builders: list[tuple[str, Callable[[str], Page]]] = [
         ("Baseline view (tiny response, reads nothing)", lambda name: Page(
             name, "anonymous", get(reverse("bench_baseline"), baseline), "the body is exactly “ok”")),
+        ("Write floor (signed in: the CSRF token checked, one row committed, “ok”)", lambda name: Page(
+            name, "trainer", write_floor, "the body is exactly “ok”")),
         (f"Attendance sheet ({SHEET_PARTICIPANTS} participants × {SHEET_SESSIONS} sessions)", lambda name: Page(
             name, "trainer", get(sheet(t.sheet_workshop), sheet_of(SHEET_PARTICIPANTS, SHEET_SESSIONS)),
             f"{SHEET_PARTICIPANTS} participant rows, {SHEET_PARTICIPANTS * SHEET_SESSIONS} cell forms", PAGE,

@@ -26,6 +26,7 @@ from .environment import DATA_DIR, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, conf
 # page → (role, how to find its address)
 PAGES = {
     "baseline": ("anonymous", "baseline"),
+    "write": ("trainer", "write"),
     "sheet": ("trainer", "sheet"),
     "cell": ("trainer", "cell"),
     "catalogue": ("anonymous", "catalogue"),
@@ -61,6 +62,8 @@ def _request(page: str, targets, facts):
         data = {"presence": "late", "minutes": str(save % 30 + 1), "participated": "on",
                 "note": f"profile {os.getpid()}-{save}"}  # fmt: skip
         return "POST", _CELL["path"], data, {"HTTP_HX_REQUEST": "true"}
+    if page == "write":
+        return "POST", reverse("bench_write_floor"), {}, {}
     if page == "export":
         run = export_ranges([100_000])[0]
         query = f"?format=csv&start={run.start}&end={run.end}"

@@ -85,9 +85,25 @@ def pages_section(results: Results, missed: list[str]) -> list[str]:
             f"| {again.rps:.0f} | "
             f"{again.query_counts} | — | {again.p50 / base.p50:.1f}× | {again.p95 / base.p95:.1f}× | — | — |"
         )
+    lines += _against_the_write_floor(results)
     lines += ["", "What each check proved on every response (status 200 and):", ""]
     lines += [f"- {r.page.name}: {r.page.shows}." for r in results.pages if r.page.shows]
     return lines
+
+
+def _against_the_write_floor(results: Results) -> list[str]:
+    """The cell save read against the least any signed-in save costs, measured in the same run."""
+    measured = {r.page.key: r.stats for r in results.pages if r.stats is not None and not r.problem}
+    floor, cell, base = measured.get("write_floor"), measured.get("cell"), results.baseline
+    if floor is None or cell is None:
+        return []
+    return [
+        "",
+        f"**Against the write floor.** No signed-in save costs less than the write floor: "
+        f"{floor.p50 / base.p50:.1f}× the baseline's p50 in this run, for reading the session and the person, "
+        f"checking the CSRF token and committing one row. The cell save is {cell.p50 / floor.p50:.1f}× the write "
+        f"floor's p50 and {cell.p95 / floor.p95:.1f}× its p95.",
+    ]
 
 
 def export_section(results: Results, missed: list[str]) -> list[str]:

@@ -13,3 +13,4 @@ from cspo.settings import BASE_DIR, MIDDLEWARE
 # Outermost, so that the queries of the session and authentication middleware count too.
 MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
 STATIC_ROOT = BASE_DIR / "bench" / "data" / "staticfiles"
+ROOT_URLCONF = "bench.urls"
