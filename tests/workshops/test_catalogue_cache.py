@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import time as clock_time
 from datetime import timedelta
 
 import pytest
@@ -116,11 +117,10 @@ def test_a_moved_session_shows_its_new_time_at_once(client, trainer):
     client.cookies["tz"] = "America/Toronto"
     before = texts_of(client.get("/workshops/").content.decode(), "session")
 
-    day = (session.starts_at + timedelta(days=1)).astimezone(workshop.zone).date()
+    day = (session.starts_at + timedelta(days=1)).astimezone(workshop.zone).date()  # a day later, 09:00-13:00
     services.schedule_session(
-        workshop=workshop, session=session, day=day, starts=session.starts_at.astimezone(workshop.zone).time(),
-        ends=(session.starts_at + timedelta(hours=4)).astimezone(workshop.zone).time(), by=trainer,
-    )  # fmt: skip
+        workshop=workshop, session=session, day=day, starts=clock_time(9), ends=clock_time(13), by=trainer
+    )
 
     after = texts_of(client.get("/workshops/").content.decode(), "session")
     assert after != before
