@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cspo.text import typed_text
 from participants.models import User
-from participants.services import queue_email
+from participants.services import hold_sheet, queue_email
 from workshops.models import Enrolment, Workshop
 from workshops.services import absolute_url
 
@@ -43,6 +43,7 @@ def _check_certifies(workshop: Workshop) -> None:
 
 @transaction.atomic
 def override_eligibility(*, enrolment: Enrolment, by: User, justification: str) -> EligibilityOverride:
+    hold_sheet(enrolment)  # a submission under way is waited for, and its sheet lock seen
     _check_certifies(enrolment.workshop)
     justification = typed_text(
         justification, field=EligibilityOverride._meta.get_field("justification"), label="The justification"

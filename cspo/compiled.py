@@ -85,13 +85,23 @@ class CompiledRead:
     An argument is passed to the database as the ORM would pass a value of the placeholder's type, so
     it must have that type already (an ``int`` for a key, a ``date`` for a date)."""
 
-    def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int | date):
+    def __init__(self, build: Callable[..., QuerySet], *placeholders: str | int | date, shares: tuple = ()):
+        """``shares``: models joined in a ``select_for_update(of=...)`` read whose rows it holds shared
+        (``FOR SHARE``) until the transaction ends, where the database locks rows: the ORM has no
+        shared lock. A change that locks such a row for update waits for them, and the read waits
+        for such a change, then answers the row as that change left it."""
         self.build = build
         self.placeholders = placeholders
+        self.shares = shares
         self._by_database: dict[str, _Compiled] = {}
 
     def _compile(self, alias: str) -> _Compiled:
         queryset = self.build(*self.placeholders)
+        locks = bool(queryset.query.select_for_update)
+        lock_clauses = self._lock_clauses(queryset, alias)
+        if lock_clauses:  # written here: the ORM's own would lock every joined row for update
+            queryset = queryset.all()
+            queryset.query.select_for_update = False
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
             raise ImproperlyConfigured("A compiled read is a values_list() or a model queryset.")
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
@@ -130,8 +140,31 @@ class CompiledRead:
                 annotations=dict(compiler.annotation_col_map or {}),
             )
         converters = list(compiler.get_converters(columns).items())
-        locks = bool(queryset.query.select_for_update)
+        sql += lock_clauses
         return _Compiled(sql, tuple(params), tuple(positions), tuple(adapters), converters, instances, locks)
+
+    def _lock_clauses(self, queryset: QuerySet, alias: str) -> str:
+        """With ``shares``: the read's own rows locked as its ``select_for_update(of=("self",))`` asks,
+        and the shared models' rows held ``FOR SHARE``; nothing where the database locks no rows."""
+        if not self.shares:
+            return ""
+        query, connection = queryset.query, connections[alias]
+        if tuple(query.select_for_update_of) != ("self",):
+            raise ImproperlyConfigured(
+                'A read that holds rows shared locks its own with select_for_update(of=("self",)).'
+            )
+        tables = [model._meta.db_table for model in self.shares]
+        for table in tables:
+            if table not in query.alias_map:
+                raise ImproperlyConfigured(f"The read holds rows of {table} shared, so it joins that table.")
+        if not connection.features.has_select_for_update_of:
+            return ""
+        quote = connection.ops.quote_name
+        own = connection.ops.for_update_sql(
+            nowait=query.select_for_update_nowait, skip_locked=query.select_for_update_skip_locked,
+            of=(quote(queryset.model._meta.db_table),), no_key=query.select_for_no_key_update,
+        )  # fmt: skip
+        return f" {own}" + "".join(f" FOR SHARE OF {quote(table)}" for table in tables)
 
     def _compiled(self, arguments: tuple, using: str) -> _Compiled:
         if len(arguments) != len(self.placeholders):

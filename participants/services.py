@@ -254,8 +254,15 @@ def _check_sheet_open(*, workshop, reason: str) -> None:
 
 # Every cell save locks and reads so: compiled once (``cspo.compiled``), as compiling cost more than running.
 _ENROLMENT, _SESSION = numbers(2)
-_LOCK_ENROLMENT = CompiledRead(
-    lambda pk: Enrolment.objects.select_for_update().filter(pk=pk).values_list("pk").order_by(), _ENROLMENT
+_HOLD_SHEET = CompiledRead(
+    lambda pk: (
+        Enrolment.objects.select_for_update(of=("self",), no_key=True)
+        .filter(pk=pk)
+        .values_list("workshop__status", "workshop__sheet_locked_at")
+        .order_by()
+    ),
+    _ENROLMENT,
+    shares=(Workshop,),
 )
 _MARK = CompiledRead(
     lambda enrolment_id, session_id: AttendanceMark.objects.filter(
@@ -265,10 +272,24 @@ _MARK = CompiledRead(
 )
 
 
+def hold_sheet(enrolment) -> None:
+    """Before a change to a participant's row of the sheet (a mark, the understanding, an override),
+    inside its transaction: lock the enrolment, so that a second change waits for the first (an empty
+    cell has no row to lock), and hold the workshop's row shared until the change commits, so that a
+    submission or a cancellation (which lock it for update) waits for the changes under way, and a
+    change that comes during one waits for it. ``enrolment.workshop`` gets the status and sheet lock
+    read under these locks: what the checks after it must judge."""
+    held = _HOLD_SHEET.rows(enrolment.pk)
+    if not held:
+        raise ValidationError("This participant's enrolment no longer exists; reload the page.")
+    workshop = enrolment.workshop
+    [(workshop.status, workshop.sheet_locked_at)] = held
+
+
 def _locked_mark(*, enrolment, session) -> AttendanceMark | None:
-    """An empty cell has no row to lock, so the participant's enrolment is locked instead: a second
-    save of the same cell waits for the first to commit, then finds and updates its mark."""
-    _LOCK_ENROLMENT.rows(enrolment.pk)
+    """The cell's mark, its row held (``hold_sheet``): a second save of the same cell waits for the
+    first to commit, then finds and updates its mark."""
+    hold_sheet(enrolment)
     found = _MARK.objects(enrolment.pk, session.pk)
     return found[0] if found else None
 
@@ -289,12 +310,12 @@ def record_mark(
     """Save one cell of the sheet and its history. ``minutes`` are the minutes late (for Late) or
     left early (for Left early). The later of two changes to one cell wins; both are in the history."""
     now = now or timezone.now()
-    workshop = session.workshop
     if enrolment.workshop_id != session.workshop_id or enrolment.status != Enrolment.Status.ENROLLED:
         raise ValidationError("Only enrolled participants of this workshop can be marked.")
     note = typed_text(note, field=AttendanceMark._meta.get_field("note"), label="The note")
     reason = typed_text(reason, field=MarkChange._meta.get_field("reason"), label="The reason for the change")
-    _check_sheet_open(workshop=workshop, reason=reason)
+    mark = _locked_mark(enrolment=enrolment, session=session)
+    _check_sheet_open(workshop=enrolment.workshop, reason=reason)  # as read under the locks
     if session.starts_at > now:
         raise ValidationError("This session has not started yet; marks can be entered once it starts.")
     length = int(session.duration.total_seconds() // 60)
@@ -306,7 +327,6 @@ def record_mark(
         raise ValidationError(f"Give the minutes {which}: a whole number from 1 to {length}, the session's length.")
     if presence == Presence.ABSENT and participated:
         raise ValidationError("Someone absent cannot have participated; mark them present first.")
-    mark = _locked_mark(enrolment=enrolment, session=session)
     before = mark.snapshot() if mark else None
     mark = mark or AttendanceMark(enrolment=enrolment, session=session)
     mark.presence = presence
@@ -353,6 +373,7 @@ def confirm_understanding(
     first = enrolment.workshop.sessions.order_by("starts_at").first()
     if first is None or first.starts_at > (now or timezone.now()):
         raise ValidationError("Understanding is confirmed once the workshop has started.")
+    hold_sheet(enrolment)
     _check_not_locked(enrolment.workshop)
     reason = typed_text(reason, field=UnderstandingConfirmation._meta.get_field("reason"), label="The reason")
     if not demonstrated and not reason:

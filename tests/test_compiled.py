@@ -4,11 +4,12 @@ refuses a placeholder it cannot place. The verification page reads through one."
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Value
 from django.db.transaction import TransactionManagementError
 from django.urls import reverse
@@ -19,7 +20,9 @@ from certification import services
 from certification.models import Certification
 from certification.queries import verification
 from cspo.compiled import CompiledRead, CompiledReads, numbers, padded
+from participants.models import User
 from tests.factories import CourseFactory, certification_for
+from workshops.models import Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -278,3 +281,57 @@ def test_a_family_keeps_the_reads_asked_for_last_and_compiles_others_again(three
         assert len(pages[offset].rows(0)) == 3 - offset
 
     assert built == [0, 1, 2, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_holds_the_joined_rows_it_names_shared_where_the_database_locks_rows(three):
+    active = three[0]
+    read = CompiledRead(
+        lambda pk: Certification.objects.select_for_update(of=("self",)).filter(pk=pk).values_list("holder__email"),
+        numbers(1)[0],
+        shares=(User,),
+    )
+
+    with transaction.atomic():
+        rows = read.rows(active.pk)
+        others = _another_connection_tries(active.holder_id) if connection.vendor == "postgresql" else None
+
+    assert rows == [(active.holder.email,)]  # on SQLite, which locks no rows, the same read unlocked
+    assert others in (None, {"share": "granted", "update": "waits"})
+
+
+def _another_connection_tries(user_pk: int) -> dict[str, str]:
+    """Whether a second connection may hold the person's row shared, and lock it for update, now."""
+    tried = {}
+
+    def attempt() -> None:
+        try:
+            for mode, clause in (("share", "FOR SHARE"), ("update", "FOR UPDATE")):
+                try:
+                    with transaction.atomic(), connection.cursor() as cursor:
+                        cursor.execute(f"SELECT 1 FROM participants_user WHERE id = %s {clause} NOWAIT", [user_pk])
+                    tried[mode] = "granted"
+                except OperationalError:
+                    tried[mode] = "waits"
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=attempt)
+    other.start()
+    other.join(timeout=10)
+    return tried
+
+
+def test_a_read_holding_rows_shared_locks_its_own_and_joins_theirs():
+    unlocked = CompiledRead(lambda pk: Certification.objects.filter(pk=pk).values_list("pk"), -1, shares=(User,))
+    unjoined = CompiledRead(
+        lambda pk: Certification.objects.select_for_update(of=("self",)).filter(pk=pk).values_list("pk"),
+        -1,
+        shares=(Workshop,),
+    )
+
+    with transaction.atomic():
+        with pytest.raises(ImproperlyConfigured, match="locks its own"):
+            unlocked.rows(1)
+        with pytest.raises(ImproperlyConfigured, match="so it joins that table"):
+            unjoined.rows(1)

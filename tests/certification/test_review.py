@@ -15,9 +15,11 @@ from django.utils import timezone
 from certification import services
 from certification.models import Certification, EligibilityOverride, ExamResult, Submission
 from certification.queries import eligibility
+from participants.models import MarkChange
 from participants.services import confirm_understanding, record_mark
+from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import CourseFactory, EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
-from workshops.models import Workshop
+from workshops.models import Enrolment, Workshop
 from workshops.services import cancel_workshop
 
 pytestmark = pytest.mark.django_db
@@ -394,3 +396,90 @@ def test_a_reopen_refused_keeps_the_reason_typed_to_shorten(login, trainer, admi
     assert "The reason for reopening is too long: 332 characters, at most 300." in page
     assert f'value="{reason}"' in page
     assert workshop.sheet_locked_at is not None
+
+
+# --- A co-trainer's change at the moment of submission ------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's row locks (SQLite has one writer)")
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ("mark", "The participants were submitted, so the sheet is locked; an administrator reopens it."),
+        ("understanding", "The participants were submitted, so the sheet is locked; an administrator reopens it."),
+        ("override", "The participants were submitted already; an administrator can reopen the workshop."),
+    ],
+)
+def test_a_change_saved_while_the_participants_are_submitted_waits_for_the_submission_then_is_refused(
+    trainer, other_trainer, change, refusal
+):
+    workshop = two_day_workshop(trainer)
+    workshop.co_trainers.add(other_trainer)
+    done, short = EnrolmentFactory.create_batch(2, workshop=workshop)
+    completes(done, trainer)
+    completes(short, trainer, late_minutes=60)
+    # The co-trainer's page was read before the submission: the sheet open, the workshop running.
+    seen = Workshop.objects.get(pk=workshop.pk)
+    enrolment = Enrolment.objects.select_related("participant").get(pk=short.pk)
+    enrolment.workshop = seen
+    first_day = seen.sessions.order_by("starts_at").first()
+    first_day.workshop = seen
+    changes = {
+        "mark": lambda: record_mark(enrolment=enrolment, session=first_day, by=other_trainer, presence="present"),
+        "understanding": lambda: confirm_understanding(
+            enrolment=enrolment, by=other_trainer, demonstrated=False, reason="Quiet all day"
+        ),
+        "override": lambda: services.override_eligibility(
+            enrolment=enrolment, by=other_trainer, justification="Made up the hour after class"
+        ),
+    }
+    history = MarkChange.objects.filter(enrolment=short).count()
+    refused = []
+
+    def co_trainer_saves() -> None:
+        try:
+            changes[change]()
+        except ValidationError as problem:
+            refused.extend(problem.messages)
+        finally:
+            connection.close()
+
+    co_trainer = threading.Thread(target=co_trainer_saves)
+    with transaction.atomic():
+        services.submit_workshop(workshop=workshop, by=trainer, expected={done.pk})
+        co_trainer.start()
+        wait_until_another_connection_waits_for_a_lock()
+    co_trainer.join(timeout=10)
+
+    assert refused == [refusal]
+    assert MarkChange.objects.filter(enrolment=short).count() == history
+    assert not EligibilityOverride.objects.exists()
+    assert list(Certification.objects.values_list("enrolment", flat=True)) == [done.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's row locks (SQLite has one writer)")
+def test_a_submission_waits_for_a_mark_being_saved_and_judges_it(trainer, other_trainer):
+    workshop = two_day_workshop(trainer)
+    workshop.co_trainers.add(other_trainer)
+    late = EnrolmentFactory(workshop=workshop)
+    completes(late, trainer, late_minutes=60)
+    first_day = workshop.sessions.order_by("starts_at").first()
+    submitted = []
+
+    def trainer_submits() -> None:
+        try:
+            submitted.append(services.submit_workshop(workshop=workshop, by=trainer))
+        finally:
+            connection.close()
+
+    submission = threading.Thread(target=trainer_submits)
+    with transaction.atomic():  # the co-trainer corrects the mark: on time after all
+        record_mark(enrolment=late, session=first_day, by=other_trainer, presence="present", participated=True)
+        submission.start()
+        wait_until_another_connection_waits_for_a_lock()
+    submission.join(timeout=10)
+
+    assert len(submitted) == 1
+    assert list(Certification.objects.values_list("enrolment", flat=True)) == [late.pk]

@@ -5,7 +5,6 @@ job that moves workshops to running and completed."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from django.utils import timezone
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
 from participants.queries import attendance_sheet, mark_history, sheet_row
 from participants.services import confirm_understanding, mark_everyone_present, record_mark
+from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import (
     EnrolmentFactory,
     UserFactory,
@@ -496,17 +496,6 @@ def test_advance_workshop_statuses_leaves_a_published_workshop_without_sessions_
 # --- Two trainers at the same moment ----------------------------------------------------------
 
 
-def _wait_until_another_connection_waits_for_a_lock() -> None:
-    """pg_locks, not pg_stat_activity: the latter is read once per transaction and this one is open."""
-    with connection.cursor() as cursor:
-        for _ in range(400):
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.025)
-    raise AssertionError("the second save never waited for the first")
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks of PostgreSQL")
 def test_record_mark_by_two_trainers_at_once_on_an_empty_cell_keeps_the_later_and_both_in_the_history(
     transactional_db, trainer, other_trainer, participant
@@ -528,7 +517,7 @@ def test_record_mark_by_two_trainers_at_once_on_an_empty_cell_keeps_the_later_an
     with transaction.atomic():
         record_mark(enrolment=enrolment, session=monday, by=trainer, presence="present")
         second.start()
-        _wait_until_another_connection_waits_for_a_lock()
+        wait_until_another_connection_waits_for_a_lock()
     second.join(timeout=10)
 
     assert problems == []
@@ -551,3 +540,30 @@ def test_confirm_understanding_changes_are_in_the_participants_history(trainer, 
         (other_trainer, {"demonstrated": False, "reason": "Quiet all day"}, {"demonstrated": True, "reason": ""}),
         (trainer, None, {"demonstrated": False, "reason": "Quiet all day"}),
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks of PostgreSQL")
+def test_two_trainers_marking_different_participants_at_once_do_not_wait_for_each_other(
+    transactional_db, trainer, other_trainer
+):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    workshop.co_trainers.add(other_trainer)
+    ada, ben = EnrolmentFactory.create_batch(2, workshop=workshop)
+    saved = threading.Event()
+
+    def second_trainer_saves() -> None:
+        try:
+            record_mark(enrolment=ben, session=monday, by=other_trainer, presence="present")
+            saved.set()
+        finally:
+            connection.close()
+
+    second = threading.Thread(target=second_trainer_saves)
+    with transaction.atomic():  # the first trainer's save, not yet committed
+        record_mark(enrolment=ada, session=monday, by=trainer, presence="present")
+        second.start()
+        saved_meanwhile = saved.wait(timeout=5)
+    second.join(timeout=10)
+
+    assert saved_meanwhile
+    assert AttendanceMark.objects.count() == 2
