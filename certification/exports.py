@@ -44,7 +44,7 @@ from participants.models import AttendanceMark, User
 from workshops.models import Course, Enrolment, Workshop, WorkshopSession
 
 from .models import Certification, ExamResult, Submission, status_of
-from .queries import eligibility_reasons, prerequisite_holders
+from .queries import eligibility_reasons, prerequisite_holders, session_labels
 
 BATCH_SIZE = 1000  # workshops per batch: their sessions and attended times in memory, the participants streamed
 
@@ -219,7 +219,7 @@ def _batch_rows(batch: list[int], today: date, status_labels: dict) -> Iterator[
         course = current.course
         minimum = course.minimum_contact_time
         prerequisite = course.prerequisite.kind if course.prerequisite_id else None
-        day = {session.pk: (number, session) for number, session in enumerate(sessions[pk], start=1)}
+        labels = session_labels(sessions[pk])
         trainers = "; ".join(str(user) for user in [current.lead_trainer, *co_trainers[pk]])
         submitted = submitted_at.get(pk)
         submitted = submitted.astimezone(current.zone).isoformat(timespec="seconds") if submitted else ""
@@ -232,9 +232,7 @@ def _batch_rows(batch: list[int], today: date, status_labels: dict) -> Iterator[
             reasons = eligibility_reasons(
                 attended=attended.get(enrolment_id, no_time),
                 minimum=minimum,
-                days_without_participation=[
-                    (number, session.local_starts_at) for number, session in sorted(day[s] for s in lacking)
-                ]
+                sessions_without_participation=[label for session, label in labels.items() if session in lacking]
                 if lacking
                 else (),
                 understanding=demonstrated,

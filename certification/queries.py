@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,7 +41,7 @@ def eligibility_reasons(
     *,
     attended: timedelta,
     minimum: timedelta,
-    days_without_participation: Iterable[tuple[int, datetime]] = (),
+    sessions_without_participation: Iterable[str] = (),
     understanding: bool | None,
     understanding_reason: str = "",
     exam_required: bool,
@@ -49,15 +50,15 @@ def eligibility_reasons(
     holds_prerequisite: bool,
 ) -> list[str]:
     """Every rule of a course that an enrolment fails, in words, from plain facts: the one place the
-    rules live, for the review page (``decide``) and the export. ``days_without_participation`` are
-    (day number from 1, local start) of the sessions marked attended without participation;
+    rules live, for the review page (``decide``) and the export. ``sessions_without_participation``
+    name the sessions marked attended without participation (``session_labels``);
     ``understanding`` is None when the trainer has not confirmed it; ``prerequisite`` is the kind of
     certification the course needs, if any."""
     reasons = []
     if attended < minimum:
         reasons.append(f"attended {hours_minutes(attended)} of {hours_minutes(minimum)}")
-    for number, starts_at in days_without_participation:
-        reasons.append(f"no participation recorded for day {number} ({starts_at:%a %-d %b})")
+    for session in sessions_without_participation:
+        reasons.append(f"no participation recorded for {session}")
     if understanding is None:
         reasons.append("understanding of the Product Owner role not confirmed by the trainer")
     elif not understanding:
@@ -67,6 +68,26 @@ def eligibility_reasons(
     if prerequisite is not None and not holds_prerequisite:
         reasons.append(f"needs an active {prerequisite} certification")
     return reasons
+
+
+def session_labels(sessions: list[WorkshopSession]) -> dict[int, str]:
+    """Each session (in order) as a reason names it: "day 2 (Tue 3 Mar)", its day counted among the
+    workshop's days in its own time zone, and "day 2 (Tue 3 Mar, 13:00)" when that day has several."""
+    starts = {session.pk: session.local_starts_at for session in sessions}
+    sessions_a_day = Counter(start.date() for start in starts.values())
+    number = {day: n for n, day in enumerate(sessions_a_day, start=1)}
+    labels = {}
+    for pk, start in starts.items():
+        when = f"{start:%a %-d %b, %H:%M}" if sessions_a_day[start.date()] > 1 else f"{start:%a %-d %b}"
+        labels[pk] = f"day {number[start.date()]} ({when})"
+    return labels
+
+
+def _without_participation(sessions: list[WorkshopSession], marks: dict[int, AttendanceMark]) -> list[str]:
+    lacking = {
+        pk for pk, mark in marks.items() if mark.presence != AttendanceMark.Presence.ABSENT and not mark.participated
+    }
+    return [label for pk, label in session_labels(sessions).items() if pk in lacking] if lacking else []
 
 
 def decide(
@@ -85,13 +106,7 @@ def decide(
     reasons = eligibility_reasons(
         attended=row.attended,
         minimum=row.minimum,
-        days_without_participation=[
-            (number, session.local_starts_at)
-            for number, session in enumerate(sessions, start=1)
-            if (mark := marks.get(session.pk)) is not None
-            and mark.presence != mark.Presence.ABSENT
-            and not mark.participated
-        ],
+        sessions_without_participation=_without_participation(sessions, marks),
         understanding=None if understanding is None else understanding.demonstrated,
         understanding_reason=understanding.reason if understanding is not None else "",
         exam_required=course.has_exam,

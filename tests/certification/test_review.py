@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -13,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from certification import services
+from certification.exports import HEADER, eligibility_rows
 from certification.models import Certification, EligibilityOverride, ExamResult, Submission
 from certification.queries import eligibility
 from participants.models import MarkChange
@@ -75,6 +78,28 @@ def test_every_failing_rule_is_explained_in_words(trainer):
             "understanding of the Product Owner role not confirmed by the trainer",
         ]
     }
+
+
+def test_a_day_of_two_sessions_names_the_session_that_lacks_participation(trainer):
+    """Mornings and afternoons: the reason names the afternoon by its day and time, not as "day 2"."""
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.RUNNING, time_zone="Europe/Berlin")
+    monday = datetime(2025, 3, 10, 9, tzinfo=ZoneInfo("Europe/Berlin"))
+    for day, (starts, hours) in itertools.product(range(2), ((0, 3.5), (4, 3.5))):
+        begins = monday + timedelta(days=day, hours=starts)
+        WorkshopSessionFactory(workshop=workshop, starts_at=begins, ends_at=begins + timedelta(hours=hours))
+    enrolment = EnrolmentFactory(workshop=workshop, participant=UserFactory(full_name="Mo Mornings"))
+    for number, session in enumerate(workshop.sessions.order_by("starts_at")):
+        record_mark(enrolment=enrolment, session=session, by=trainer, presence="present", participated=number % 2 == 0)
+    confirm_understanding(enrolment=enrolment, by=trainer, demonstrated=True)
+    lacking = [
+        "no participation recorded for day 1 (Mon 10 Mar, 13:00)",
+        "no participation recorded for day 2 (Tue 11 Mar, 13:00)",
+    ]
+
+    exported = [row[HEADER.index("Reasons")] for row in list(eligibility_rows())[1:]]
+
+    assert reasons_of(workshop) == {"Mo Mornings": lacking}
+    assert exported == ["; ".join(lacking)]
 
 
 def test_an_exam_course_needs_a_passing_result(trainer):
