@@ -237,6 +237,7 @@ def _batch_rows(batch: list[int], today: date, status_labels: dict) -> Iterator[
                 else (),
                 understanding=demonstrated,
                 understanding_reason=not_demonstrated_because or "",
+                role=course.role,
                 exam_required=course.has_exam,
                 exam_passed=exam_passed,
                 prerequisite=prerequisite,

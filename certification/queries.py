@@ -44,6 +44,7 @@ def eligibility_reasons(
     sessions_without_participation: Iterable[str] = (),
     understanding: bool | None,
     understanding_reason: str = "",
+    role: str = "Product Owner",
     exam_required: bool,
     exam_passed: bool,
     prerequisite: str | None,
@@ -52,7 +53,8 @@ def eligibility_reasons(
     """Every rule of a course that an enrolment fails, in words, from plain facts: the one place the
     rules live, for the review page (``decide``) and the export. ``sessions_without_participation``
     name the sessions marked attended without participation (``session_labels``);
-    ``understanding`` is None when the trainer has not confirmed it; ``prerequisite`` is the kind of
+    ``understanding`` is None when the trainer has not confirmed it (of the course's ``role``);
+    ``prerequisite`` is the kind of
     certification the course needs, if any."""
     reasons = []
     if attended < minimum:
@@ -60,7 +62,7 @@ def eligibility_reasons(
     for session in sessions_without_participation:
         reasons.append(f"no participation recorded for {session}")
     if understanding is None:
-        reasons.append("understanding of the Product Owner role not confirmed by the trainer")
+        reasons.append(f"understanding of the {role} role not confirmed by the trainer")
     elif not understanding:
         reasons.append(f"did not demonstrate understanding of the role: {understanding_reason}")
     if exam_required and not exam_passed:
@@ -109,6 +111,7 @@ def decide(
         sessions_without_participation=_without_participation(sessions, marks),
         understanding=None if understanding is None else understanding.demonstrated,
         understanding_reason=understanding.reason if understanding is not None else "",
+        role=course.role,
         exam_required=course.has_exam,
         exam_passed=course.has_exam and any(result.passed for result in enrolment.exam_results.all()),
         prerequisite=course.prerequisite.kind if course.prerequisite_id else None,

@@ -52,7 +52,7 @@ class MarkForm(forms.Form):
 
 class UnderstandingForm(forms.Form):
     demonstrated = forms.TypedChoiceField(
-        label="Demonstrated understanding of the Product Owner role",
+        label="Demonstrated understanding of the role",
         choices=[("yes", "Yes"), ("no", "Not demonstrated")],
         coerce=lambda value: value == "yes",
     )

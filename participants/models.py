@@ -244,7 +244,7 @@ class MarkChange(models.Model):
 
 class UnderstandingConfirmation(models.Model):
     """The trainer's judgement at the end: did the participant demonstrate understanding of the
-    Product Owner role (the seed's third requirement), and if not, why."""
+    course's role (the Product Owner's for a CSPO: the seed's third requirement), and if not, why."""
 
     enrolment = models.OneToOneField("workshops.Enrolment", on_delete=models.CASCADE, related_name="understanding")
     demonstrated = models.BooleanField()

@@ -206,7 +206,8 @@ def sheet_fingerprint(workshop: Workshop, *, now: datetime) -> tuple:
         sessions = cursor.fetchall()
         cursor.execute(rows_sql, [workshop.pk, Enrolment.Status.ENROLLED])
         rows = cursor.fetchall()
-    shown = (workshop.pk, workshop.time_zone, workshop.changes_need_a_reason, workshop.course.minimum_contact_hours)
+    course = workshop.course
+    shown = (workshop.pk, workshop.time_zone, workshop.changes_need_a_reason, course.minimum_contact_hours, course.role)
     return shown, sessions, rows
 
 

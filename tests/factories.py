@@ -42,11 +42,13 @@ class CourseFactory(factory.django.DjangoModelFactory):
     title = "Certified Scrum Product Owner"
     minimum_contact_hours = Decimal("14")
     renewal_level = factory.LazyAttribute(lambda course: renewal_level(COURSE_LEVELS.get(course.kind)))
+    role = factory.LazyAttribute(lambda course: COURSE_ROLES.get(course.kind, "Product Owner"))
 
 
 # The course kinds and their renewal levels, as the data migration writes them (tests/conftest.py
 # writes its rows again after a transactional test empties the tables).
 COURSE_LEVELS = import_module("renewals.migrations.0002_domain_defaults").COURSE_LEVELS
+COURSE_ROLES = import_module("workshops.migrations.0009_course_role").ROLES
 
 
 def renewal_level(rank: int | None) -> RenewalLevel | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -74,6 +75,10 @@ WORKSHOPS = [
 ]  # fmt: skip
 
 
+# The role each course confirms understanding of, as the data migration names them.
+COURSE_ROLES = import_module("workshops.migrations.0009_course_role").ROLES
+
+
 def seed_courses() -> dict[str, Course]:
     courses: dict[str, Course] = {}
     levels = {level.name: level for level in RenewalLevel.objects.all()}
@@ -84,6 +89,7 @@ def seed_courses() -> dict[str, Course]:
                 "title": title,
                 "minimum_contact_hours": hours,
                 "has_exam": exam,
+                "role": COURSE_ROLES.get(kind, "Product Owner"),
                 "prerequisite": courses.get(prerequisite) if prerequisite else None,
                 "renewal_level": levels.get(level),
                 "is_community_event": community,

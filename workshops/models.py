@@ -57,6 +57,12 @@ class Course(models.Model):
         max_digits=4, decimal_places=2, default=Decimal("14"), validators=[MinValueValidator(Decimal("0.25"))]
     )
     has_exam = models.BooleanField(default=False, help_text="A passing exam result is needed to certify.")
+    role = models.CharField(
+        max_length=60,
+        default="Product Owner",
+        help_text="The role whose understanding the trainer confirms at the end of a workshop "
+        "(“understanding of the Product Owner role”).",
+    )
     validity_months = models.PositiveSmallIntegerField(
         default=24, help_text="How long a certification from this course is valid."
     )

@@ -108,8 +108,9 @@ def sheet_progress(context, row) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def sheet_understanding(context, row) -> SafeString:
-    """Whether the participant demonstrated understanding of the Product Owner role (course rule),
-    with the reason when not; ``posted`` is what the trainer typed when it could not be saved."""
+    """Whether the participant demonstrated understanding of the course's role (the Product Owner's
+    for a CSPO), with the reason when not; ``posted`` is what the trainer typed when it could not be
+    saved."""
     enrolment = row.enrolment
     understanding = getattr(enrolment, "understanding", None)
     error, saved = row.understanding_error or context.get("error"), context.get("saved")
@@ -125,7 +126,7 @@ def sheet_understanding(context, row) -> SafeString:
         ' hx-trigger="change, submit, retry" hx-target="this" hx-swap="outerHTML" hx-sync="this:replace">'
         f"{_csrf_input(context)}"
         f'<label class="visually-hidden" for="u-{pk}">Did {escape(enrolment.participant.full_name)} demonstrate'
-        " understanding of the Product Owner role?</label>"
+        f" understanding of the {escape(context['workshop'].course.role)} role?</label>"
         f'<select name="demonstrated" id="u-{pk}"><option value="">Not confirmed yet</option>'
         f'<option value="yes"{" selected" if yes else ""}>Demonstrated</option>'
         f'<option value="no"{" selected" if no else ""}>Not demonstrated</option></select>'

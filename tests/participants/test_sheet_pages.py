@@ -13,6 +13,7 @@ from django.urls import reverse
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
 from participants.services import record_mark
 from tests.factories import (
+    CourseFactory,
     EnrolmentFactory,
     UserFactory,
     WorkshopSessionFactory,
@@ -511,3 +512,18 @@ def test_save_mark_with_htmx_takes_a_handful_of_queries(login, trainer, django_a
 
     assert texts_of(response.content.decode(), "cell-state") == ["Saved"]
     assert MarkChange.objects.filter(mark__enrolment=enrolment, mark__session=session).count() == column + 1
+
+
+def test_a_csm_sheet_asks_about_the_scrum_master_role_and_its_review_says_so(login, trainer, participant):
+    csm = CourseFactory(kind="CSM", title="Certified ScrumMaster", has_exam=True)
+    workshop, _ = workshop_with_daily_sessions(7, 7, lead_trainer=trainer, course=csm)
+    EnrolmentFactory(workshop=workshop, participant=participant)
+    client = login(trainer)
+
+    sheet = client.get(reverse("participants:sheet", args=[workshop.pk])).content.decode()
+    review = client.get(reverse("certification:review", args=[workshop.pk])).content.decode()
+
+    assert f"Did {participant.full_name} demonstrate understanding of the Scrum Master role?" in sheet
+    assert "Understanding of the Scrum Master role" in sheet
+    assert "Product Owner role" not in sheet
+    assert "Understanding of the Scrum Master role not confirmed by the trainer" in review
