@@ -64,7 +64,7 @@ def submit_workshop(*, workshop: Workshop, by: User, expected: set[int] | None =
     enrolment, activation e-mails queued after commit, the sheet locked. A double click, a second
     tab or a retry finds the open submission and creates nothing more. ``expected`` is the list the
     trainer saw in the preview: if eligibility changed since, nothing is submitted."""
-    workshop = Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+    workshop = Workshop.objects.select_for_update(of=("self",)).select_related("course").get(pk=workshop.pk)
     _check_certifies(workshop)
     if workshop.course.is_community_event:
         raise ValidationError(f"{workshop.course.title} is a community event: it credits SEUs, not a certification.")
@@ -186,7 +186,9 @@ def activate(
     active from today for the course's validity, with two years of membership and its number."""
     today = today or timezone.localdate()
     certification = (
-        Certification.objects.select_for_update().select_related("course", "holder").get(pk=certification.pk)
+        Certification.objects.select_for_update(of=("self", "holder"))  # the holder's renewals wait (renew)
+        .select_related("course", "holder")
+        .get(pk=certification.pk)
     )
     if certification.state == Certification.State.ACTIVE:
         return certification

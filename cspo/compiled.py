@@ -164,7 +164,10 @@ class CompiledRead:
             nowait=query.select_for_update_nowait, skip_locked=query.select_for_update_skip_locked,
             of=(quote(queryset.model._meta.db_table),), no_key=query.select_for_no_key_update,
         )  # fmt: skip
-        return f" {own}" + "".join(f" FOR SHARE OF {quote(table)}" for table in tables)
+        # The shared rows first: PostgreSQL locks in the clauses' order, and a change that holds such a row
+        # for update and then writes the read's own row (a workshop and its enrolment) must not meet
+        # this read holding its own row while it waits for theirs: a deadlock.
+        return "".join(f" FOR SHARE OF {quote(table)}" for table in tables) + f" {own}"
 
     def _compiled(self, arguments: tuple, using: str) -> _Compiled:
         if len(arguments) != len(self.placeholders):

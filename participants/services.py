@@ -258,7 +258,7 @@ _HOLD_SHEET = CompiledRead(
     lambda pk: (
         Enrolment.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=pk)
-        .values_list("workshop__status", "workshop__sheet_locked_at")
+        .values_list("status", "workshop__status", "workshop__sheet_locked_at")
         .order_by()
     ),
     _ENROLMENT,
@@ -277,13 +277,13 @@ def hold_sheet(enrolment) -> None:
     inside its transaction: lock the enrolment, so that a second change waits for the first (an empty
     cell has no row to lock), and hold the workshop's row shared until the change commits, so that a
     submission or a cancellation (which lock it for update) waits for the changes under way, and a
-    change that comes during one waits for it. ``enrolment.workshop`` gets the status and sheet lock
-    read under these locks: what the checks after it must judge."""
+    change that comes during one waits for it. The enrolment's status, and its workshop's status and
+    sheet lock, are read again under these locks: what the checks after it must judge."""
     held = _HOLD_SHEET.rows(enrolment.pk)
     if not held:
         raise ValidationError("This participant's enrolment no longer exists; reload the page.")
     workshop = enrolment.workshop
-    [(workshop.status, workshop.sheet_locked_at)] = held
+    [(enrolment.status, workshop.status, workshop.sheet_locked_at)] = held
 
 
 def _locked_mark(*, enrolment, session) -> AttendanceMark | None:
@@ -292,6 +292,9 @@ def _locked_mark(*, enrolment, session) -> AttendanceMark | None:
     hold_sheet(enrolment)
     found = _MARK.objects(enrolment.pk, session.pk)
     return found[0] if found else None
+
+
+NOT_MARKED = "Only enrolled participants of this workshop can be marked."
 
 
 @transaction.atomic
@@ -310,12 +313,14 @@ def record_mark(
     """Save one cell of the sheet and its history. ``minutes`` are the minutes late (for Late) or
     left early (for Left early). The later of two changes to one cell wins; both are in the history."""
     now = now or timezone.now()
-    if enrolment.workshop_id != session.workshop_id or enrolment.status != Enrolment.Status.ENROLLED:
-        raise ValidationError("Only enrolled participants of this workshop can be marked.")
+    if enrolment.workshop_id != session.workshop_id:
+        raise ValidationError(NOT_MARKED)
     note = typed_text(note, field=AttendanceMark._meta.get_field("note"), label="The note")
     reason = typed_text(reason, field=MarkChange._meta.get_field("reason"), label="The reason for the change")
     mark = _locked_mark(enrolment=enrolment, session=session)
-    _check_sheet_open(workshop=enrolment.workshop, reason=reason)  # as read under the locks
+    if enrolment.status != Enrolment.Status.ENROLLED:  # as read under the locks, as the sheet's state below
+        raise ValidationError(NOT_MARKED)
+    _check_sheet_open(workshop=enrolment.workshop, reason=reason)
     if session.starts_at > now:
         raise ValidationError("This session has not started yet; marks can be entered once it starts.")
     length = int(session.duration.total_seconds() // 60)
@@ -358,6 +363,8 @@ def mark_everyone_present(*, session, by: User, reason: str = "", now: datetime 
     for enrolment in waiting:
         if _locked_mark(enrolment=enrolment, session=session) is not None:
             continue  # a co-trainer marked this cell a moment ago: theirs stands
+        if enrolment.status != Enrolment.Status.ENROLLED:
+            continue  # cancelled a moment ago
         record_mark(enrolment=enrolment, session=session, by=by, presence="present", reason=reason, now=now)
         count += 1
     return count
@@ -368,12 +375,12 @@ def confirm_understanding(
     *, enrolment, by: User, demonstrated: bool, reason: str = "", now: datetime | None = None
 ) -> UnderstandingConfirmation:
     """The trainer's judgement at the end of the workshop; ``reason`` says why not."""
+    hold_sheet(enrolment)
     if enrolment.status != Enrolment.Status.ENROLLED:
         raise ValidationError("Only enrolled participants can be confirmed.")
     first = enrolment.workshop.sessions.order_by("starts_at").first()
     if first is None or first.starts_at > (now or timezone.now()):
         raise ValidationError("Understanding is confirmed once the workshop has started.")
-    hold_sheet(enrolment)
     _check_not_locked(enrolment.workshop)
     reason = typed_text(reason, field=UnderstandingConfirmation._meta.get_field("reason"), label="The reason")
     if not demonstrated and not reason:

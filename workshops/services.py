@@ -38,8 +38,9 @@ def absolute_url(path: str) -> str:
 
 
 def _locked(workshop: Workshop) -> Workshop:
-    """The workshop row, locked until the transaction ends: enrolments of one workshop take turns."""
-    return Workshop.objects.select_for_update().select_related("course").get(pk=workshop.pk)
+    """The workshop row, locked until the transaction ends: enrolments of one workshop take turns.
+    Its course is read with it but not locked: the other workshops of the course go on."""
+    return Workshop.objects.select_for_update(of=("self",)).select_related("course").get(pk=workshop.pk)
 
 
 def _first_start(workshop: Workshop) -> datetime | None:
@@ -323,8 +324,14 @@ def advance_workshop_statuses(*, now: datetime | None = None) -> int:
     figures = Workshop.objects.with_figures()
     started = figures.filter(status=Workshop.Status.PUBLISHED, first_starts_at__lte=now).values("pk")
     ended = figures.filter(status=Workshop.Status.RUNNING, last_ends_at__lte=now - COMPLETION_GRACE).values("pk")
-    completed = Workshop.objects.filter(pk__in=ended).update(status=Workshop.Status.COMPLETED, updated_at=now)
-    running = Workshop.objects.filter(pk__in=started).update(status=Workshop.Status.RUNNING, updated_at=now)
+    # The status again on the rows written: one cancelled meanwhile (its lock waited for) stays cancelled,
+    # as PostgreSQL checks the written row again but not the subquery's reading of it.
+    completed = Workshop.objects.filter(pk__in=ended, status=Workshop.Status.RUNNING).update(
+        status=Workshop.Status.COMPLETED, updated_at=now
+    )
+    running = Workshop.objects.filter(pk__in=started, status=Workshop.Status.PUBLISHED).update(
+        status=Workshop.Status.RUNNING, updated_at=now
+    )
     if running + completed:
         catalogue.changed()
     return running + completed

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from participants.models import AttendanceMark, MarkChange, UnderstandingConfirmation
 from participants.queries import attendance_sheet, mark_history, sheet_row
-from participants.services import confirm_understanding, mark_everyone_present, record_mark
+from participants.services import NOT_MARKED, confirm_understanding, mark_everyone_present, record_mark
 from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import (
     EnrolmentFactory,
@@ -24,7 +24,7 @@ from tests.factories import (
     workshop_with_daily_sessions,
 )
 from workshops.models import Enrolment, Workshop
-from workshops.services import advance_workshop_statuses
+from workshops.services import advance_workshop_statuses, cancel_enrolment, cancel_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -567,3 +567,53 @@ def test_two_trainers_marking_different_participants_at_once_do_not_wait_for_eac
 
     assert saved_meanwhile
     assert AttendanceMark.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks of PostgreSQL")
+def test_a_workshop_cancelled_as_the_status_job_runs_stays_cancelled(transactional_db, trainer):
+    workshop, _ = workshop_with_daily_sessions(7, 7, days_from_now=-1, status=Workshop.Status.PUBLISHED)
+    changed = []
+
+    def the_job_runs() -> None:
+        try:
+            changed.append(advance_workshop_statuses())
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=the_job_runs)
+    with transaction.atomic():  # the cancellation, not yet committed
+        cancel_workshop(workshop=workshop, by=trainer)
+        job.start()
+        wait_until_another_connection_waits_for_a_lock()
+    job.join(timeout=10)
+    workshop.refresh_from_db()
+
+    assert (changed, workshop.status) == ([0], Workshop.Status.CANCELLED)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks of PostgreSQL")
+def test_a_mark_saved_as_an_administrator_cancels_that_enrolment_waits_then_is_refused(
+    transactional_db, trainer, administrator, participant
+):
+    workshop, (monday, _) = workshop_with_daily_sessions(7, 7, lead_trainer=trainer)
+    enrolment = EnrolmentFactory(workshop=workshop, participant=participant)
+    refused = []
+
+    def trainer_marks() -> None:
+        try:
+            record_mark(enrolment=enrolment, session=monday, by=trainer, presence="present")
+        except ValidationError as problem:
+            refused.extend(problem.messages)
+        finally:
+            connection.close()
+
+    marking = threading.Thread(target=trainer_marks)
+    with transaction.atomic():  # the administrator's change holds the workshop first, as each enrolment change does
+        Workshop.objects.select_for_update().get(pk=workshop.pk)
+        marking.start()
+        wait_until_another_connection_waits_for_a_lock()
+        cancel_enrolment(enrolment=Enrolment.objects.get(pk=enrolment.pk), by=administrator)
+    marking.join(timeout=10)
+
+    assert refused == [NOT_MARKED]
+    assert not AttendanceMark.objects.exists()

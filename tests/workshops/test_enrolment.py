@@ -485,3 +485,28 @@ def test_one_person_enrolling_twice_at_once_gets_one_enrolment_and_one_email():
     assert results[0].pk == results[1].pk
     assert Enrolment.objects.filter(workshop=workshop).count() == 1
     assert [message.subject for message in mail.outbox] == ["You are enrolled: CSPO Toronto"]
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_postgresql
+def test_people_enrolling_in_two_workshops_of_one_course_do_not_wait_for_each_other():
+    toronto, ottawa = published_workshop(capacity=5), published_workshop(capacity=5)
+    assert toronto.course_id == ottawa.course_id
+    ben_enrolled = threading.Event()
+
+    def ben_enrols_in_ottawa() -> None:
+        try:
+            enrol(ottawa, "Ben")
+            ben_enrolled.set()
+        finally:
+            connection.close()
+
+    ben = threading.Thread(target=ben_enrols_in_ottawa)
+    with transaction.atomic():  # Ann's enrolment in Toronto, not yet committed
+        enrol(toronto, "Ann")
+        ben.start()
+        enrolled_meanwhile = ben_enrolled.wait(timeout=5)
+    ben.join(timeout=10)
+
+    assert enrolled_meanwhile
+    assert Enrolment.objects.filter(status=Enrolment.Status.ENROLLED).count() == 2
