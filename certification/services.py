@@ -247,12 +247,20 @@ def remind_unactivated(*, now: datetime | None = None, batch: int = 500) -> int:
     now = now or timezone.now()
     due = Certification.objects.filter(
         state=Certification.State.PENDING, activation_sent_at__lte=now - REMINDER_AFTER, reminder_sent_at__isnull=True
-    ).select_related("holder", "course", "enrolment__workshop")[:batch]
+    )
     count = 0
-    for certification in due:
+    for pk in list(due.values_list("pk", flat=True)[:batch]):
         with transaction.atomic():
-            send_activation(certification=certification, reminder=True)
-            count += 1
+            # Read again, locked: one activated, revoked or sent a new link since the list was read is left alone.
+            certification = (
+                due.select_for_update(of=("self",))
+                .select_related("holder", "course", "enrolment__workshop")
+                .filter(pk=pk)
+                .first()
+            )
+            if certification is not None:
+                send_activation(certification=certification, reminder=True)
+                count += 1
     return count
 
 

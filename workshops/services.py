@@ -522,7 +522,12 @@ def release_prework(*, enrolment: Enrolment, now: datetime | None = None) -> Pre
         return None
     if not workshop.prework_released(first_start=_first_start(workshop), now=now):
         return None
-    _locked(workshop)  # an item being added waits, or is read below (``add_prework_item``)
+    # An item being added waits, or is read below (``add_prework_item``); a cancellation of the workshop or
+    # of this enrolment (both lock the workshop) is waited for, then seen: the job read them a while ago.
+    if _locked(workshop).status not in (Workshop.Status.PUBLISHED, Workshop.Status.RUNNING):
+        return None
+    if not Enrolment.objects.filter(pk=enrolment.pk, status=Enrolment.Status.ENROLLED).exists():
+        return None
     delivery, created = PreworkDelivery.objects.get_or_create(enrolment=enrolment)
     if not created:
         return None

@@ -4,17 +4,20 @@ password, single use, expiry, new links and the reminder."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core import mail, signing
+from django.db import connection, transaction
 from django.utils import timezone
 
 from certification import services
 from certification.models import Certification, Submission
-from participants.models import User
+from participants.models import OutboundEmail, User
 from participants.services import confirm_understanding, record_mark
+from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
 from workshops.models import Workshop
 
@@ -314,3 +317,25 @@ def test_submit_workshop_twice_makes_one_submission_and_one_e_mail(
     assert Submission.objects.count() == 1
     assert Certification.objects.count() == 1
     assert [message.to for message in mail.outbox] == [["nora@example.org"]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's row locks (SQLite has one writer)")
+def test_a_certification_activated_while_the_reminder_job_runs_gets_no_reminder(submitted):
+    reminded = []
+
+    def the_job_runs() -> None:
+        try:
+            reminded.append(services.remind_unactivated(now=timezone.now() + timedelta(days=8)))
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=the_job_runs)
+    with transaction.atomic():  # Nora activates; the job read her certification as pending just before
+        services.activate(certification=submitted, accept_license=True, password=PASSWORD)
+        job.start()
+        wait_until_another_connection_waits_for_a_lock()
+    job.join(timeout=10)
+
+    assert reminded == [0]
+    assert not OutboundEmail.objects.filter(purpose="activation_reminder").exists()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 
 from participants.models import OutboundEmail
+from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import UserFactory, WorkshopFactory, WorkshopSessionFactory
 from workshops import services, tasks
 from workshops.models import Enrolment, PreworkDelivery, PreworkItem, Workshop
@@ -326,3 +329,29 @@ def test_an_item_added_after_the_release_skips_people_who_cancelled(trainer, dja
 
     assert told == 0
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's row locks (SQLite has one writer)")
+def test_someone_who_cancels_while_the_prework_job_runs_is_not_sent_it(django_capture_on_commit_callbacks):
+    workshop = workshop_with_prework()
+    ann = enrol(workshop, "Ann")  # the job read her as enrolled, before she cancelled
+    sent = []
+
+    def the_job_releases_hers() -> None:
+        try:
+            with transaction.atomic():
+                sent.append(services.release_prework(enrolment=ann, now=RELEASE))
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=the_job_releases_hers)
+    with transaction.atomic():
+        services.cancel_enrolment(enrolment=ann, by=ann.participant, now=NOW)
+        job.start()
+        wait_until_another_connection_waits_for_a_lock()
+    job.join(timeout=10)
+
+    assert sent == [None]
+    assert not PreworkDelivery.objects.exists()
+    assert not OutboundEmail.objects.filter(purpose="prework").exists()
