@@ -17,6 +17,7 @@ from django.utils import timezone
 from certification.models import Certification
 from certification.services import extend
 from cspo.celery import publish_after_commit
+from cspo.stored_files import delete_on_commit, undone_on_error
 from participants.models import AttendanceMark, OutboundEmail, User
 from participants.services import compose_email, queue_email, queue_emails
 from workshops.services import absolute_url
@@ -162,26 +163,16 @@ def _save_with_evidence(entry: SeuEntry, *, replaces: str = "") -> None:
     """Save ``entry``; its new evidence file is written to storage first. When the database then
     refuses the row, that file is deleted again; the file it ``replaces`` goes once the change is
     committed. Neither is left on disk with no entry pointing to it."""
-    new_file = bool(entry.evidence_file) and not entry.evidence_file._committed
-    storage = entry.evidence_file.storage
-    try:
-        with transaction.atomic():
-            entry.save()
-    except BaseException:
-        if new_file and entry.evidence_file._committed:
-            storage.delete(entry.evidence_file.name)
-        raise
-    if replaces and replaces != entry.evidence_file.name:
-        transaction.on_commit(lambda: storage.delete(replaces))
+    with undone_on_error(entry.evidence_file), transaction.atomic():
+        entry.save()
+    if replaces != entry.evidence_file.name:
+        delete_on_commit(entry.evidence_file.storage, replaces)
 
 
 @transaction.atomic
 def delete_seu_entry(*, entry: SeuEntry) -> None:
     entry = _editable(entry)
-    if entry.evidence_file:
-        transaction.on_commit(
-            lambda name=entry.evidence_file.name, storage=entry.evidence_file.storage: storage.delete(name)
-        )
+    delete_on_commit(entry.evidence_file.storage, entry.evidence_file.name)
     entry.delete()
 
 

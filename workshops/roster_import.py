@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from participants.models import User, normalize_email_address
+from participants.services import find_or_create_participant
 
 from . import services
 from .models import Enrolment, Workshop
@@ -247,6 +248,11 @@ def import_roster(*, workshop: Workshop, data: bytes, by: User) -> RosterResult:
         .filter(participant__email__in=emails)
         .values_list("participant__email", flat=True)
     )
+    # New accounts first, in e-mail order: two imports at once (into two workshops) that share new people
+    # create them in one order, so one waits for the other rather than each holding an address the other
+    # needs next (a deadlock, which PostgreSQL ends by failing one import).
+    for row in sorted((row for row in parsed.rows if row.email not in known_emails), key=lambda row: row.email):
+        find_or_create_participant(email=row.email, full_name=row.full_name)
     enrolled = waitlisted = already_there = 0
     for row in parsed.rows:
         try:

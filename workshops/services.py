@@ -13,6 +13,7 @@ from django.db.models import Min, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
+from cspo.stored_files import delete_on_commit, undone_on_error
 from participants.models import User
 from participants.services import Attachment, find_or_create_participant, queue_email
 
@@ -293,23 +294,21 @@ def add_prework_item(*, workshop: Workshop, by: User, title: str, file=None, url
         raise ValidationError(f"This workshop is {workshop.get_status_display().lower()}; its pre-work is final.")
     item = PreworkItem(workshop=workshop, title=title, file=file or "", url=url)
     item.full_clean()
-    item.save()
-    workshop = _with_sessions(workshop)
-    told = 0
-    already_sent = workshop.enrolments.filter(status=Enrolment.Status.ENROLLED, prework_delivery__isnull=False)
-    for enrolment in already_sent.select_related("participant"):
-        enrolment.workshop = workshop
-        if _notify(enrolment, "prework_added", items=[item], key=f"prework-item:{item.pk}:{enrolment.pk}"):
-            told += 1
+    with undone_on_error(item.file):  # the whole change: the row goes back if telling people fails
+        item.save()
+        workshop = _with_sessions(workshop)
+        told = 0
+        already_sent = workshop.enrolments.filter(status=Enrolment.Status.ENROLLED, prework_delivery__isnull=False)
+        for enrolment in already_sent.select_related("participant"):
+            enrolment.workshop = workshop
+            if _notify(enrolment, "prework_added", items=[item], key=f"prework-item:{item.pk}:{enrolment.pk}"):
+                told += 1
     return item, told
 
 
 @transaction.atomic
 def remove_prework_item(*, item: PreworkItem, by: User) -> None:
-    if item.file:
-        # The file goes only once the row is gone for good.
-        storage, name = item.file.storage, item.file.name
-        transaction.on_commit(lambda: storage.delete(name))
+    delete_on_commit(item.file.storage, item.file.name)
     item.delete()
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, connection, transaction
 
 from participants.models import OutboundEmail
 from tests.concurrency import wait_until_another_connection_waits_for_a_lock
@@ -355,3 +356,22 @@ def test_someone_who_cancels_while_the_prework_job_runs_is_not_sent_it(django_ca
     assert sent == [None]
     assert not PreworkDelivery.objects.exists()
     assert not OutboundEmail.objects.filter(purpose="prework").exists()
+
+
+def test_an_item_whose_change_fails_after_its_file_was_written_leaves_no_file(trainer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    workshop = workshop_with_prework(lead_trainer=trainer)
+    services.release_prework(enrolment=enrol(workshop, "Ann"), now=RELEASE)  # Ann is told of a new item
+
+    def refuse_the_email(execute, sql, params, many, context):
+        """The database refusing the message to Ann (a lost connection): the outside world."""
+        if sql.startswith('INSERT INTO "participants_outboundemail"'):
+            raise OperationalError("the server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    upload = SimpleUploadedFile("map.pdf", b"%PDF-1.4\n% map\n", content_type="application/pdf")
+    with connection.execute_wrapper(refuse_the_email), pytest.raises(OperationalError):
+        services.add_prework_item(workshop=workshop, by=trainer, title="Stakeholder map", file=upload)
+
+    assert not workshop.prework_items.filter(title="Stakeholder map").exists()
+    assert [path for path in (tmp_path / "media").rglob("*") if path.is_file()] == []
