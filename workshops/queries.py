@@ -29,26 +29,52 @@ def publishing_problems(workshop: Workshop, *, now: datetime | None = None) -> l
     """Everything that stops a workshop from being published, in words a trainer can act on."""
     now = now or timezone.now()
     sessions = sorted(workshop.sessions.all(), key=lambda s: s.starts_at)
-    problems = []
     if not sessions:
         return ["Add the sessions first: a workshop needs at least one session to be published."]
-    total, minimum = contact_time(sessions), workshop.course.minimum_contact_time
-    if total < minimum:
-        problems.append(
-            f"The sessions add up to {hours_minutes(total)}, but a {workshop.course.kind} workshop needs at least "
-            f"{hours_minutes(minimum)}: {hours_minutes(minimum - total)} missing."
-        )
+    problems = _too_short(workshop, sessions)
     for earlier, later in pairwise(sessions):
         if later.starts_at < earlier.ends_at:
             problems.append(f"The sessions of {_day(earlier)} and {_day(later)} overlap.")
     problems += [f"The session of {_day(s)} is in the past." for s in sessions if s.starts_at < now]
-    if sessions[-1].ends_at - sessions[0].starts_at > COURSE_SPAN:
-        problems.append("All sessions must fall within three months of the first one.")
+    problems += _too_long(sessions)
     if workshop.format == Workshop.Format.IN_PERSON and not workshop.venue_address.strip():
         problems.append("An in-person workshop needs a venue address.")
     if workshop.format == Workshop.Format.ONLINE and not workshop.meeting_url:
         problems.append("A live online workshop needs a meeting link.")
     return problems
+
+
+def schedule_figures(workshop: Workshop) -> tuple[timedelta, timedelta]:
+    """The sessions' contact time, and the time from the first's start to the last's end."""
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    return contact_time(sessions), (sessions[-1].ends_at - sessions[0].starts_at if sessions else timedelta())
+
+
+def worsened_schedule_problems(workshop: Workshop, *, before: tuple[timedelta, timedelta]) -> list[str]:
+    """What a change to a published workshop's sessions broke of the rules it was published under: the
+    course's contact hours, all within three months. A schedule already outside them (set so in the
+    admin site) may change, but not further outside."""
+    sessions = list(workshop.sessions.order_by("starts_at"))
+    (total, span), (total_before, span_before) = schedule_figures(workshop), before
+    return (_too_short(workshop, sessions) if total < total_before else []) + (
+        _too_long(sessions) if span > span_before else []
+    )
+
+
+def _too_short(workshop: Workshop, sessions: list[WorkshopSession]) -> list[str]:
+    total, minimum = contact_time(sessions), workshop.course.minimum_contact_time
+    if total >= minimum:
+        return []
+    return [
+        f"The sessions add up to {hours_minutes(total)}, but a {workshop.course.kind} workshop needs at least "
+        f"{hours_minutes(minimum)}: {hours_minutes(minimum - total)} missing."
+    ]
+
+
+def _too_long(sessions: list[WorkshopSession]) -> list[str]:
+    if sessions and sessions[-1].ends_at - sessions[0].starts_at > COURSE_SPAN:
+        return ["All sessions must fall within three months of the first one."]
+    return []
 
 
 def _day(session: WorkshopSession) -> str:

@@ -29,7 +29,7 @@ from .models import (
     Workshop,
     WorkshopSession,
 )
-from .queries import publishing_problems, waitlist_position
+from .queries import publishing_problems, schedule_figures, waitlist_position, worsened_schedule_problems
 
 OFFER_SALT = "workshops.seat-offer"
 
@@ -119,6 +119,7 @@ def schedule_session(
     starts_at, ends_at = _aware(day, starts, workshop), _aware(day, ends, workshop)
     if ends_at <= starts_at:
         raise ValidationError("A session must end after it starts.")
+    before = schedule_figures(workshop)
     session = session or WorkshopSession(workshop=workshop)
     is_new = session.pk is None
     moved = not is_new and (session.starts_at, session.ends_at) != (starts_at, ends_at)
@@ -131,6 +132,7 @@ def schedule_session(
             session.save()
     except IntegrityError as error:  # a co-trainer added an overlapping session at the same moment
         raise ValidationError("This session overlaps another session of the same workshop.") from error
+    _check_kept_schedule(workshop, before=before)
     _raise_schedule_version(workshop)
     catalogue.changed()
     if workshop.status != Workshop.Status.DRAFT and (is_new or moved):
@@ -148,11 +150,24 @@ def remove_session(*, session: WorkshopSession, by: User) -> None:
             "Attendance is marked for this session, so it cannot be removed: its marks and their history would be "
             "lost. Move it if its times were wrong."
         )
+    before = schedule_figures(workshop)
     session.delete()
+    _check_kept_schedule(workshop, before=before, removing=True)
     _raise_schedule_version(workshop)
     catalogue.changed()
     if workshop.status != Workshop.Status.DRAFT:
         _notify_schedule_change(workshop)
+
+
+def _check_kept_schedule(workshop: Workshop, *, before: tuple, removing: bool = False) -> None:
+    """Once published, a change keeps the rules the schedule was published under (the change is rolled
+    back with the transaction when it breaks one). A draft is checked when it is published."""
+    if workshop.status == Workshop.Status.DRAFT:
+        return
+    if problems := worsened_schedule_problems(workshop, before=before):
+        if removing:
+            problems.append("Add the session that replaces it first, then remove this one.")
+        raise ValidationError(problems)
 
 
 def _raise_schedule_version(workshop: Workshop) -> None:

@@ -117,9 +117,9 @@ def test_a_moved_session_shows_its_new_time_at_once(client, trainer):
     client.cookies["tz"] = "America/Toronto"
     before = texts_of(client.get("/workshops/").content.decode(), "session")
 
-    day = (session.starts_at + timedelta(days=1)).astimezone(workshop.zone).date()  # a day later, 09:00-13:00
+    day = (session.starts_at + timedelta(days=1)).astimezone(workshop.zone).date()  # a day later, 09:00-17:00
     services.schedule_session(
-        workshop=workshop, session=session, day=day, starts=clock_time(9), ends=clock_time(13), by=trainer
+        workshop=workshop, session=session, day=day, starts=clock_time(9), ends=clock_time(17), by=trainer
     )
 
     after = texts_of(client.get("/workshops/").content.decode(), "session")

@@ -254,14 +254,60 @@ def test_schedule_session_adding_a_session_to_a_draft_emails_nobody(trainer, dja
 
 def test_remove_session_of_a_published_workshop_emails_the_enrolled(trainer, django_capture_on_commit_callbacks):
     workshop = two_day_workshop(lead_trainer=trainer)
+    extra = services.schedule_session(
+        workshop=workshop, day=FIRST_DAY + timedelta(days=2), starts=time(9), ends=time(12), by=trainer
+    )
     enrol(workshop, "Ann")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.remove_session(session=workshop.sessions.last(), by=trainer)
+        services.remove_session(session=extra, by=trainer)
 
-    assert workshop.sessions.count() == 1
+    assert workshop.sessions.count() == 2
     assert [message.to for message in mail.outbox] == [["ann@example.org"]]
-    assert "Wednesday 9 December" not in mail.outbox[0].body
+    assert "Thursday 10 December" not in mail.outbox[0].body
+    assert "Wednesday 9 December" in mail.outbox[0].body
+
+
+def test_a_published_workshop_keeps_the_contact_hours_it_was_published_with(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    first, second = workshop.sessions.order_by("starts_at")
+    planned = [(s.starts_at, s.ends_at) for s in (first, second)]
+
+    with pytest.raises(ValidationError) as removing:
+        services.remove_session(session=second, by=trainer)
+    with pytest.raises(ValidationError) as shortening:
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(13), by=trainer, session=first
+        )
+
+    missing = "The sessions add up to 7 h, but a CSPO workshop needs at least 14 h: 7 h missing."
+    assert removing.value.messages == [missing, "Add the session that replaces it first, then remove this one."]
+    assert shortening.value.messages == [missing.replace("7 h,", "11 h,").replace("7 h missing", "3 h missing")]
+    assert [(s.starts_at, s.ends_at) for s in workshop.sessions.order_by("starts_at")] == planned
+
+
+def test_a_published_workshop_keeps_its_sessions_within_three_months(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    second = workshop.sessions.order_by("starts_at").last()
+    planned = second.starts_at
+
+    with pytest.raises(ValidationError) as moving:
+        services.schedule_session(
+            workshop=workshop, day=date(2027, 4, 8), starts=time(9), ends=time(16), by=trainer, session=second
+        )
+
+    assert moving.value.messages == ["All sessions must fall within three months of the first one."]
+    assert workshop.sessions.order_by("starts_at").last().starts_at == planned
+
+
+def test_a_draft_may_be_short_or_long_while_it_is_planned(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    second = workshop.sessions.order_by("starts_at").last()
+
+    services.remove_session(session=second, by=trainer)
+    services.schedule_session(workshop=workshop, day=date(2027, 4, 8), starts=time(9), ends=time(10), by=trainer)
+
+    assert workshop.sessions.count() == 2
 
 
 def test_schedule_session_of_a_cancelled_workshop_is_refused(trainer):
@@ -407,7 +453,7 @@ def test_the_calendar_sent_after_a_move_replaces_the_earlier_one(trainer):
     before = workshop_calendar(workshop, workshop.sessions.all())
     day = session.local_starts_at.date()
 
-    services.schedule_session(workshop=workshop, day=day, starts=time(10), ends=time(17), by=trainer, session=session)
+    services.schedule_session(workshop=workshop, day=day, starts=time(9), ends=time(17), by=trainer, session=session)
 
     workshop.refresh_from_db()
     after = workshop_calendar(workshop, workshop.sessions.all())

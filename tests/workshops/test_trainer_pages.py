@@ -239,6 +239,18 @@ def test_a_session_with_attendance_marked_is_not_removed(login, trainer):
     assert AttendanceMark.objects.filter(session=monday).count() == 1
 
 
+def test_removing_a_session_a_published_workshop_needs_is_refused_in_the_page(login, trainer):
+    workshop, (_, tuesday) = workshop_with_daily_sessions(7, 7, days_from_now=7, status=Workshop.Status.PUBLISHED)
+    workshop.co_trainers.add(trainer)
+
+    response = login(trainer).post(f"/trainer/workshops/{workshop.pk}/sessions/{tuesday.pk}/delete/", **HTMX)
+
+    page = html.unescape(response.content.decode())
+    assert "The sessions add up to 7 h, but a CSPO workshop needs at least 14 h: 7 h missing." in page
+    assert "Add the session that replaces it first, then remove this one." in page
+    assert workshop.sessions.count() == 2
+
+
 def test_publishing_is_refused_with_the_hours_missing(login, trainer, draft):
     client = login(trainer)
     client.post(f"/trainer/workshops/{draft.pk}/sessions/", {"day": _next_week(), "starts": "09:00", "ends": "17:00"})
