@@ -218,11 +218,15 @@ def activate(
 
 def _extend_earlier(earned: Certification, *, today: date) -> list[CourseExtension]:
     """Taking another certification course extends the earlier ones (DOMAIN): each of the holder's
-    certifications still current today now runs until the new one expires, with its membership."""
+    certifications that could still be renewed today (current, or expired within the renewal policy's
+    grace period) now runs until the new one expires, with its membership."""
+    from renewals.models import RenewalPolicy  # renewals builds on this app
+
+    renewable_since = today - timedelta(days=RenewalPolicy.current().grace_days)
     earlier = (
         Certification.objects.select_for_update()
         .filter(holder_id=earned.holder_id, state=Certification.State.ACTIVE)
-        .filter(expires_on__gte=today, expires_on__lt=earned.expires_on)
+        .filter(expires_on__gte=renewable_since, expires_on__lt=earned.expires_on)
         .exclude(pk=earned.pk)
     )
     extensions = []

@@ -44,16 +44,31 @@ def test_activating_a_new_certification_extends_a_current_one_to_its_expiry(part
     assert (extension.previous_expiry, extension.new_expiry) == (date(2027, 1, 10), NEW_EXPIRY)
 
 
-def test_an_expired_or_revoked_certification_is_not_extended(participant, trainer, administrator):
+def test_a_certification_expired_beyond_the_grace_period_or_revoked_is_not_extended(
+    participant, trainer, administrator
+):
     # The later one first: earned after the other, it would have extended it.
     revoked = certification_for(participant, trainer, activated_on=date(2025, 3, 1))
-    expired = certification_for(participant, trainer, activated_on=date(2024, 5, 1))  # expired 1 May 2026
+    expired = certification_for(participant, trainer, activated_on=date(2024, 3, 1))  # 92 days before EARNED_ON
     services.revoke(certification=revoked, by=administrator, reason="Misrepresentation")
 
     services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
 
-    assert (expiry_of(expired), expiry_of(revoked)) == (date(2026, 5, 1), date(2027, 3, 1))
+    assert (expiry_of(expired), expiry_of(revoked)) == (date(2026, 3, 1), date(2027, 3, 1))
     assert not CourseExtension.objects.exists()
+
+
+def test_a_certification_in_its_grace_period_is_extended_so_it_is_not_renewed_with_the_new_one(participant, trainer):
+    """Expired 1 May 2026, renewable until 30 July (90 days' grace): the new course renews it, as a late
+    renewal would. Otherwise the next renewal would take it with the new certification, for the higher
+    level's SEUs and fee, and push the new one two more years out."""
+    in_grace = certification_for(participant, trainer, activated_on=date(2024, 5, 1))
+
+    services.activate(certification=advanced_certification(participant, trainer), accept_license=True, today=EARNED_ON)
+
+    assert expiry_of(in_grace) == NEW_EXPIRY
+    extension = CourseExtension.objects.get()
+    assert (extension.certification, extension.previous_expiry) == (in_grace, date(2026, 5, 1))
 
 
 def test_a_certification_running_longer_than_the_new_one_is_left_as_it_is(participant, trainer):
