@@ -130,6 +130,12 @@ class Certification(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     membership_until = models.DateField(null=True, blank=True)
     license_accepted_at = models.DateTimeField(null=True, blank=True)
+    experience_months_stated = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Months of work in the course's role, within its window, that the holder stated in good faith "
+        "on activation (courses that need experience only).",
+    )
     activation_version = models.PositiveIntegerField(
         default=1, help_text="A new link makes the older ones stop working."
     )

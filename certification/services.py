@@ -180,7 +180,12 @@ def send_new_activation_link(*, certification: Certification, seen_version: int 
 
 @transaction.atomic
 def activate(
-    *, certification: Certification, accept_license: bool, password: str = "", today: date | None = None
+    *,
+    certification: Certification,
+    accept_license: bool,
+    password: str = "",
+    experience_months: int | None = None,
+    today: date | None = None,
 ) -> Certification:
     """Accept the license agreement (and set a password for a new account): the certification is
     active from today for the course's validity, with two years of membership and its number."""
@@ -196,6 +201,7 @@ def activate(
         raise ValidationError("This certification cannot be activated.")
     if not accept_license:
         raise ValidationError("Accept the license agreement to activate the certification.")
+    certification.experience_months_stated = _stated_experience(certification.course, experience_months)
     holder = certification.holder
     if not holder.has_usable_password():
         if not password:
@@ -214,6 +220,25 @@ def activate(
     certification.save()
     _extend_earlier(certification, today=today)
     return certification
+
+
+def _stated_experience(course, months: int | None) -> int | None:
+    """An advanced course needs months of work in its role within a window of years (DOMAIN: an A-CSPO,
+    12 in 5), stated by the holder; until they have them, the certification stays pending."""
+    if not course.experience_months:
+        return None
+    window = f"as a {course.role} within the last {course.experience_years} years"
+    if months is None:
+        raise ValidationError(f"Say how many months you worked {window}.")
+    if not 0 <= months <= course.experience_years * 12:
+        raise ValidationError(f"Give the months you worked {window}: from 0 to {course.experience_years * 12}.")
+    if months < course.experience_months:
+        raise ValidationError(
+            f"The {course.kind} certification needs {course.experience_months} months of work {window}; you "
+            f"stated {months}. It stays pending until you have them: then ask for a new link from this page, "
+            "or from your certifications."
+        )
+    return months
 
 
 def _extend_earlier(earned: Certification, *, today: date) -> list[CourseExtension]:

@@ -24,7 +24,7 @@ from certification.views.participant import ActivationForm
 from cspo.widgets import WidgetRenderer
 from participants.forms import EmailAuthenticationForm, MarkForm, QueuedPasswordResetForm, UnderstandingForm
 from renewals.forms import PaymentForm, RecordPaymentForm, SeuEntryForm
-from tests.factories import SeuEntryFactory, UserFactory, WorkshopFactory
+from tests.factories import CourseFactory, SeuEntryFactory, UserFactory, WorkshopFactory
 from workshops.forms import PreworkItemForm, SessionForm, WorkshopForm
 from workshops.forms_public import CatalogueFilterForm, EnrolmentForm, TimeZoneForm
 from workshops.views.roster import EnrolPersonForm, RosterUploadForm
@@ -70,9 +70,18 @@ def project_forms():
         "enrolment": lambda r: EnrolmentForm(user=trainer, renderer=r),
         "time zone": lambda r: TimeZoneForm(current="Asia/Kolkata", renderer=r),
         "activation, new password": lambda r: ActivationForm(
-            data={"password": "short", "password_again": "other"}, holder=UserFactory(password=None), renderer=r
+            data={"password": "short", "password_again": "other"},
+            holder=UserFactory(password=None),
+            course=workshop.course,
+            renderer=r,
         ),
-        "activation": lambda r: ActivationForm(holder=trainer, renderer=r),
+        "activation": lambda r: ActivationForm(holder=trainer, course=workshop.course, renderer=r),
+        "activation, work experience": lambda r: ActivationForm(
+            data={"experience_months": "61"},
+            holder=trainer,
+            renderer=r,
+            course=CourseFactory(kind="A-CSPO", title="Advanced CSPO", experience_months=12),
+        ),
         "eligibility export": lambda r: EligibilityExportForm(data={"workshop": "0", "start": "no"}, renderer=r),
         "enrol a person": lambda r: EnrolPersonForm(data={"email": "<not an address>"}, renderer=r),
         "roster upload": lambda r: RosterUploadForm(renderer=r),

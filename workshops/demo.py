@@ -75,8 +75,10 @@ WORKSHOPS = [
 ]  # fmt: skip
 
 
-# The role each course confirms understanding of, as the data migration names them.
+# The role each course confirms understanding of, and the work in it an advanced course needs, as the data
+# migrations set them.
 COURSE_ROLES = import_module("workshops.migrations.0009_course_role").ROLES
+EXPERIENCE_MONTHS = import_module("workshops.migrations.0010_course_experience").EXPERIENCE_MONTHS
 
 
 def seed_courses() -> dict[str, Course]:
@@ -90,6 +92,7 @@ def seed_courses() -> dict[str, Course]:
                 "minimum_contact_hours": hours,
                 "has_exam": exam,
                 "role": COURSE_ROLES.get(kind, "Product Owner"),
+                "experience_months": EXPERIENCE_MONTHS.get(kind, 0),
                 "prerequisite": courses.get(prerequisite) if prerequisite else None,
                 "renewal_level": levels.get(level),
                 "is_community_event": community,

@@ -57,6 +57,14 @@ class Course(models.Model):
         max_digits=4, decimal_places=2, default=Decimal("14"), validators=[MinValueValidator(Decimal("0.25"))]
     )
     has_exam = models.BooleanField(default=False, help_text="A passing exam result is needed to certify.")
+    experience_months = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Months of work in the role, within the last “experience years”, that a participant states "
+        "before the certification is activated (A-CSPO: 12, CSP-PO: 24). Until then it stays pending. 0: none.",
+    )
+    experience_years = models.PositiveSmallIntegerField(
+        default=5, help_text="The years back in which that work counts."
+    )
     role = models.CharField(
         max_length=60,
         default="Product Owner",

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,9 +33,27 @@ class ActivationForm(forms.Form):
         label="Password confirmation", widget=forms.PasswordInput, required=False, strip=False
     )
 
-    def __init__(self, *args, holder, **kwargs):
+    experience_months = forms.IntegerField(
+        min_value=0,
+        required=True,
+        error_messages={"required": "Say how many months you worked in the role.", "invalid": "Give whole months."},
+    )
+
+    def __init__(self, *args, holder, course, **kwargs):
         super().__init__(*args, **kwargs)
         self.holder = holder
+        if course.experience_months:  # an advanced course: the work in its role, stated in good faith
+            field = self.fields["experience_months"]
+            field.max_value = course.experience_years * 12
+            field.validators.append(MaxValueValidator(field.max_value))
+            field.widget.attrs.update(min=0, max=field.max_value)
+            field.label = f"Months you worked as a {course.role} in the last {course.experience_years} years"
+            field.help_text = (
+                f"The {course.kind} needs at least {course.experience_months}. You state it in good faith, "
+                "as you log SEUs: it may be audited."
+            )
+        else:
+            del self.fields["experience_months"]
         self.needs_password = not holder.has_usable_password()
         if self.needs_password:
             self.fields["password"].required = self.fields["password_again"].required = True
@@ -126,13 +145,14 @@ def activate(request, token: str):
         return render(request, "certification/activate.html", {"problem": problem, "token": token}, status=400)
     if certification.state != Certification.State.PENDING:
         return render(request, "certification/activate.html", {"certification": certification, "done": True})
-    form = ActivationForm(request.POST or None, holder=certification.holder)
+    form = ActivationForm(request.POST or None, holder=certification.holder, course=certification.course)
     if request.method == "POST" and form.is_valid():
         try:
             certification = services.activate(
                 certification=certification,
                 accept_license=form.cleaned_data["accept"],
                 password=form.cleaned_data.get("password", ""),
+                experience_months=form.cleaned_data.get("experience_months"),
             )
         except ValidationError as error:
             form.add_error(None, error)

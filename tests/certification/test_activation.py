@@ -3,6 +3,7 @@ password, single use, expiry, new links and the reminder."""
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import time
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail, signing
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from certification.models import Certification, Submission
 from participants.models import OutboundEmail, User
 from participants.services import confirm_understanding, record_mark
 from tests.concurrency import wait_until_another_connection_waits_for_a_lock
-from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
+from tests.factories import CourseFactory, EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
 from workshops.models import Workshop
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +28,10 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-Secret-2026"
 
 
-def finished_workshop(trainer) -> Workshop:
+def finished_workshop(trainer, **fields) -> Workshop:
     """Two seven-hour days, both over."""
-    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.RUNNING, title="CSPO Toronto, March")
+    fields.setdefault("title", "CSPO Toronto, March")
+    workshop = WorkshopFactory(lead_trainer=trainer, status=Workshop.Status.RUNNING, **fields)
     start = timezone.now().replace(microsecond=0) - timedelta(days=3)
     for day in range(2):
         WorkshopSessionFactory(
@@ -339,3 +342,66 @@ def test_a_certification_activated_while_the_reminder_job_runs_gets_no_reminder(
 
     assert reminded == [0]
     assert not OutboundEmail.objects.filter(purpose="activation_reminder").exists()
+
+
+# --- An advanced course needs work experience -------------------------------------------------
+
+
+@pytest.fixture
+def advanced(trainer, django_capture_on_commit_callbacks):
+    """Nora completed an A-CSPO, which needs 12 months of Product Owner work within 5 years."""
+    course = CourseFactory(kind="A-CSPO", title="Advanced Certified Scrum Product Owner", experience_months=12)
+    workshop = finished_workshop(trainer, course=course, title="A-CSPO London")
+    attends(workshop, newcomer(), trainer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_workshop(workshop=workshop, by=trainer)
+    return Certification.objects.get()
+
+
+@pytest.mark.parametrize(
+    ("months", "refusal"),
+    [
+        (None, "Say how many months you worked as a Product Owner within the last 5 years."),
+        (
+            8,
+            "The A-CSPO certification needs 12 months of work as a Product Owner within the last 5 years; you stated 8",
+        ),
+        (61, "Give the months you worked as a Product Owner within the last 5 years: from 0 to 60."),
+    ],
+)
+def test_an_a_cspo_stays_pending_until_its_holder_states_the_work_it_needs(advanced, months, refusal):
+    with pytest.raises(ValidationError) as refused:
+        services.activate(certification=advanced, accept_license=True, password=PASSWORD, experience_months=months)
+
+    assert refused.value.messages[0].startswith(refusal)
+    advanced.refresh_from_db()
+    assert (advanced.state, advanced.experience_months_stated) == (Certification.State.PENDING, None)
+    assert not advanced.holder.has_usable_password()
+
+
+def test_an_a_cspo_is_activated_with_the_months_its_holder_stated(advanced):
+    services.activate(certification=advanced, accept_license=True, password=PASSWORD, experience_months=14)
+
+    advanced.refresh_from_db()
+    assert (advanced.state, advanced.experience_months_stated) == (Certification.State.ACTIVE, 14)
+
+
+def test_the_activation_page_asks_for_the_work_an_advanced_course_needs_and_says_why_it_waits(client, advanced):
+    path = link_path(mail.outbox[0])
+    form = {"accept": "on", "password": PASSWORD, "password_again": PASSWORD}
+
+    page = client.get(path).content.decode()
+    short = client.post(path, form | {"experience_months": "8"}).content.decode()
+    enough = client.post(path, form | {"experience_months": "12"}, follow=True)
+
+    assert '<label for="id_experience_months">Months you worked as a Product Owner in the last 5 years' in page
+    assert 'max="60"' in page
+    assert "you stated 8. It stays pending until you have them" in html.unescape(short)
+    assert enough.redirect_chain[-1][0] == "/me/certifications/"
+    assert Certification.objects.get().experience_months_stated == 12
+
+
+def test_the_activation_page_of_a_cspo_asks_for_no_work_experience(client, submitted):
+    page = client.get(link_path(mail.outbox[0])).content.decode()
+
+    assert "experience_months" not in page

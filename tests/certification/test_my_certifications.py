@@ -12,7 +12,7 @@ from django.utils import timezone
 from certification import services
 from certification.models import Certification
 from renewals.models import RenewalPolicy
-from tests.factories import CertificationFactory, UserFactory
+from tests.factories import CertificationFactory, CourseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +115,16 @@ def test_my_certifications_activate_now_opens_the_activation_form(client, partic
     assert certification.pk == pending.pk
     assert list(form.context["form"].fields) == ["accept"]
     assert form.context["certification"] == pending
+
+
+def test_a_pending_a_cspo_says_the_work_experience_it_needs(client, participant):
+    advanced = CourseFactory(kind="A-CSPO", title="Advanced Certified Scrum Product Owner", experience_months=12)
+    pending = certification_in("pending", participant, course=advanced)
+    client.force_login(participant)
+
+    section = section_of(client.get("/me/certifications/").content.decode(), pending)
+
+    assert "needs 12 months of work as a Product Owner within the last 5 years" in section
 
 
 def test_my_certifications_another_participant_never_sees_them(client, participant):
