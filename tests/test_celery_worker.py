@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from certification.models import Certification
 from cspo.celery import app as celery_app
 from participants.models import OutboundEmail
-from tests.factories import UserFactory, certification_for
+from tests.factories import UserFactory, WorkshopFactory, WorkshopSessionFactory, certification_for
+from workshops.models import Enrolment, RosterImport
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -119,3 +122,23 @@ def test_renewal_reminder_job_runs_on_a_real_worker_and_its_email_goes_out(train
     assert "To: renee@example.org" in message
     assert "SEUs logged: 0 of 20. Still missing: 20 SEUs." in message
     assert OutboundEmail.objects.get(purpose="renewal_reminder").state == OutboundEmail.State.SENT
+
+
+def test_a_roster_is_imported_by_a_real_worker_and_its_page_follows_it(client, administrator, worker_queue):
+    workshop = WorkshopFactory(capacity=50)
+    WorkshopSessionFactory(workshop=workshop)
+    roster = "name,e-mail\n" + "".join(f"Person {n},person{n}@example.org\n" for n in range(40))
+    client.force_login(administrator)
+
+    upload = client.post(
+        reverse("workshops:roster_import", args=[workshop.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", roster.encode(), content_type="text/csv")},
+    )
+    deadline, page = time.monotonic() + 45, ""
+    while time.monotonic() < deadline and "Roster imported" not in page:
+        time.sleep(0.5)
+        page = client.get(upload.url).content.decode()
+
+    assert "Roster imported: 40 enrolled" in page, (worker_queue / "worker.log").read_text()
+    assert RosterImport.objects.get().state == RosterImport.State.DONE
+    assert Enrolment.objects.filter(workshop=workshop, status=Enrolment.Status.ENROLLED).count() == 40

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db import models
 
 from . import catalogue
-from .models import Course, Enrolment, Workshop, WorkshopSession
+from .models import Course, Enrolment, RosterImport, Workshop, WorkshopSession
 from .services import has_begun
 
 
@@ -68,3 +68,19 @@ class EnrolmentAdmin(ChangesTheCatalogue, admin.ModelAdmin):
     list_select_related = ("participant", "workshop__course")
     autocomplete_fields = ("participant", "workshop")
     search_fields = ("participant__email", "participant__full_name")
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(admin.ModelAdmin):
+    """Roster imports, for a look at what happened: they change through the import page only."""
+
+    list_display = ("created_at", "workshop", "filename", "rows", "state", "enrolled", "uploaded_by")
+    list_filter = ("state",)
+    list_select_related = ("workshop__course", "uploaded_by")
+    exclude = ("data",)  # names and addresses, until imported
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

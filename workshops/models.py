@@ -439,3 +439,37 @@ class PreworkDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"Pre-work for {self.enrolment}"
+
+
+class RosterImport(models.Model):
+    """A roster file being imported by a worker (``roster_import.run_roster_import``): checked when it
+    was uploaded, then imported whole or not at all. Its rows are kept until it is done."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Not imported"
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="roster_imports")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    data = models.BinaryField(help_text="The file as uploaded; emptied once it is imported.")
+    rows = models.PositiveIntegerField(help_text="People in the file.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    enrolled = models.PositiveIntegerField(default=0)
+    waitlisted = models.PositiveIntegerField(default=0)
+    already_there = models.PositiveIntegerField(default=0)
+    accounts_created = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="Why it was not imported: row and reason.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="roster_import_waiting")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} into {self.workshop}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state != self.State.QUEUED

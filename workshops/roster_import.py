@@ -1,26 +1,35 @@
 """An administrator imports a workshop's roster from a CSV file of names and e-mail addresses.
 
-The file is read in full and checked first; only a file without a single problem is imported, and
-then in one transaction, so a row refused halfway leaves the workshop as it was. Enrolling is
-idempotent (``services.enrol``), so importing the same file twice changes nothing the second time.
+The file is read in full and checked first, when it is uploaded; only a file without a single problem
+is imported, by a worker (``start_roster_import``, ``run_roster_import``: two thousand people take
+seconds, and the page shows how far it got), and then in one transaction, so a row refused halfway
+leaves the workshop as it was. Enrolling is idempotent (``services.enrol``), so importing the same
+file twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
+from cspo.celery import publish_after_commit
 from participants.models import User, normalize_email_address
 from participants.services import find_or_create_participant
 
 from . import services
-from .models import Enrolment, Workshop
+from .models import Enrolment, RosterImport, Workshop
+
+logger = logging.getLogger(__name__)
 
 MAX_ROSTER_ROWS = 2000
 MEGABYTE = 1024 * 1024
@@ -229,7 +238,9 @@ def _import_refusal(workshop: Workshop) -> str | None:
 
 
 @transaction.atomic
-def import_roster(*, workshop: Workshop, data: bytes, by: User) -> RosterResult:
+def import_roster(
+    *, workshop: Workshop, data: bytes, by: User, progress: Callable[[int], None] | None = None
+) -> RosterResult:
     """Enrol everyone in the file, or nobody: any problem, in the file or with one person, rolls the
     whole import back and raises ``RosterRejected``. People already enrolled or waiting are left as
     they are; a full workshop puts the rest on its waiting list."""
@@ -254,7 +265,7 @@ def import_roster(*, workshop: Workshop, data: bytes, by: User) -> RosterResult:
     for row in sorted((row for row in parsed.rows if row.email not in known_emails), key=lambda row: row.email):
         find_or_create_participant(email=row.email, full_name=row.full_name)
     enrolled = waitlisted = already_there = 0
-    for row in parsed.rows:
+    for done, row in enumerate(parsed.rows, start=1):
         try:
             enrolment = services.enrol(workshop=workshop, email=row.email, full_name=row.full_name, by=by)
         except ValidationError as error:
@@ -266,9 +277,107 @@ def import_roster(*, workshop: Workshop, data: bytes, by: User) -> RosterResult:
             waitlisted += 1
         else:
             enrolled += 1
+        if progress is not None:
+            progress(done)
     return RosterResult(
         enrolled=enrolled,
         waitlisted=waitlisted,
         already_there=already_there,
         accounts_created=len(set(emails) - known_emails),
     )
+
+
+# --- Imported by a worker, with its progress --------------------------------------------------
+
+PROGRESS_EVERY = 25  # people between two notes of how far an import got
+STRANDED_AFTER = timedelta(minutes=2)  # an import still waiting this long lost its task: the periodic job runs it
+
+
+def _progress_key(job_pk: int) -> str:
+    return f"roster-import:{job_pk}:done"
+
+
+def progress_of(job: RosterImport) -> int | None:
+    """How many people of an import under way are in so far, as its worker last noted (in the cache:
+    the import's own transaction shows nothing until it commits); None before it starts, or with the
+    cache away."""
+    return cache.get(_progress_key(job.pk))
+
+
+@transaction.atomic
+def start_roster_import(*, workshop: Workshop, data: bytes, filename: str, by: User) -> RosterImport:
+    """Check the file now, so that its problems are answered at once and nothing is kept; then leave
+    the import to a worker. Raises ``RosterRejected`` (row by row) or ``ValidationError``."""
+    workshop = Workshop.objects.get(pk=workshop.pk)
+    if refusal := _import_refusal(workshop):
+        raise ValidationError(refusal)
+    parsed = parse_roster(data=data)
+    if not parsed.is_valid:
+        raise RosterRejected(parsed.problems)
+    job = RosterImport.objects.create(
+        workshop=workshop, uploaded_by=by, filename=filename[:255], data=data, rows=len(parsed.rows)
+    )
+    from .tasks import import_roster as import_task  # the task module imports this one
+
+    publish_after_commit(import_task, import_id=job.pk)
+    return job
+
+
+def _problems(error: ValidationError) -> list[dict]:
+    if isinstance(error, RosterRejected):
+        return [{"row": p.row, "column": p.column, "reason": p.reason} for p in error.problems]
+    return [{"row": None, "column": "", "reason": message} for message in error.messages]
+
+
+def run_roster_import(*, import_id: int) -> RosterImport | None:
+    """The worker's part: the import, whole or not at all, and its outcome. An import already done, or
+    being run by another worker (a task delivered twice, the periodic job), is left alone: None."""
+    try:
+        with transaction.atomic():
+            job = (
+                RosterImport.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("workshop", "uploaded_by")
+                .filter(pk=import_id, state=RosterImport.State.QUEUED)
+                .first()
+            )
+            if job is None:
+                return None
+
+            def note(done: int) -> None:
+                if done % PROGRESS_EVERY == 0 or done == job.rows:
+                    cache.set(_progress_key(job.pk), done, timeout=3600)
+
+            try:
+                result = import_roster(workshop=job.workshop, data=bytes(job.data), by=job.uploaded_by, progress=note)
+            except ValidationError as refused:  # the file, a person, or the workshop closed since the upload
+                job.state, job.problems = RosterImport.State.FAILED, _problems(refused)
+            else:
+                job.state = RosterImport.State.DONE
+                job.enrolled, job.waitlisted = result.enrolled, result.waitlisted
+                job.already_there, job.accounts_created = result.already_there, result.accounts_created
+            job.data, job.finished_at = b"", timezone.now()
+            job.save()
+            return job
+    except Exception:
+        RosterImport.objects.filter(pk=import_id, state=RosterImport.State.QUEUED).update(
+            state=RosterImport.State.FAILED, data=b"", finished_at=timezone.now(),
+            problems=[{"row": None, "column": "", "reason": STOPPED}],
+        )  # fmt: skip
+        raise
+
+
+STOPPED = "The import stopped on an unexpected error, so nobody was imported. Upload the file again."
+
+
+def run_stranded_roster_imports(*, now: datetime | None = None, batch: int = 20) -> int:
+    """The periodic job: run the imports whose task was lost (the broker was away, a worker stopped
+    before it began). Returns how many it ran."""
+    before = (now or timezone.now()) - STRANDED_AFTER
+    waiting = RosterImport.objects.filter(state=RosterImport.State.QUEUED, created_at__lte=before)
+    ran = 0
+    for pk in list(waiting.order_by("created_at").values_list("pk", flat=True)[:batch]):
+        try:
+            ran += run_roster_import(import_id=pk) is not None
+        except Exception:
+            logger.exception("The roster import %s failed.", pk)
+    return ran

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import roster_import, services
 
 
 @shared_task(name="workshops.expire_offers")
@@ -18,3 +18,13 @@ def send_due_prework() -> int:
 @shared_task(name="workshops.advance_workshop_statuses")
 def advance_workshop_statuses() -> int:
     return services.advance_workshop_statuses()
+
+
+@shared_task(name="workshops.import_roster")
+def import_roster(import_id: int) -> None:
+    roster_import.run_roster_import(import_id=import_id)
+
+
+@shared_task(name="workshops.run_stranded_roster_imports")
+def run_stranded_roster_imports() -> int:
+    return roster_import.run_stranded_roster_imports()

@@ -25,6 +25,11 @@ urlpatterns = [
     path("trainer/workshops/<int:pk>/prework/<int:item_pk>/delete/", trainer.prework_delete, name="prework_delete"),
     path("trainer/workshops/<int:pk>/enrol/", roster.admin_enrol, name="admin_enrol"),
     path("trainer/workshops/<int:pk>/roster/import/", roster.roster_import, name="roster_import"),
+    path(
+        "trainer/workshops/<int:pk>/roster/import/<int:import_pk>/",
+        roster.roster_import_status,
+        name="roster_import_status",
+    ),
     path("overview/", trainer.overview, name="overview"),
     # Anyone
     path("workshops/", public.catalogue, name="catalogue"),

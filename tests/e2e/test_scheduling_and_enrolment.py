@@ -12,8 +12,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from participants.models import OutboundEmail
+from tests.e2e.axe import serious_violations
 from tests.factories import PASSWORD, CourseFactory, WorkshopFactory, WorkshopSessionFactory
-from workshops.models import Enrolment, Workshop
+from workshops.models import Enrolment, RosterImport, Workshop
+from workshops.roster_import import run_roster_import
 
 # The visitor's zone differs from the workshops', so the public pages show both times. Fixed, so
 # the zone timezone.js detects (reloading the first public page once) is the same on every machine.
@@ -36,12 +38,12 @@ def _schedule_day(workshop: Workshop, day: date) -> None:
     )
 
 
-def _log_in(page: Page, live_server, email: str) -> None:
+def _log_in(page: Page, live_server, email: str, *, lands_on: str = "My workshops") -> None:
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My workshops", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=lands_on, level=1)).to_be_visible()
 
 
 def _open_catalogue(page: Page, live_server) -> None:
@@ -271,3 +273,46 @@ def test_catalogue_filter_works_without_reloading(page: Page, live_server, trans
     expect(page.get_by_role("heading", name="1 workshop open for enrolment", level=2)).to_be_visible()
     expect(page.get_by_role("search", name="Filter workshops").get_by_label("Course")).to_have_value("CSM")
     assert page.evaluate("window.__marker") is None
+
+
+def test_an_administrator_imports_a_roster_and_sees_what_it_did(
+    page: Page, live_server, transactional_db, administrator, tmp_path
+):
+    workshop = WorkshopFactory(course=CourseFactory(), title=TITLE, capacity=2)
+    _schedule_day(workshop, _days_ahead(21))
+    _schedule_day(workshop, _days_ahead(22))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,e-mail\nKim Lee,kim@example.org\nSam Ortiz,sam@example.org\nAlex Chen,alex@example.org\n")
+
+    _log_in(page, live_server, administrator.email, lands_on="Overview")
+    page.goto(f"{live_server.url}/trainer/workshops/{workshop.pk}/roster/import/")
+    page.get_by_label("Roster file (CSV: name, e-mail)").set_input_files(roster)
+    page.get_by_role("button", name="Import the roster").click()
+
+    # Without a broker the worker's part runs as the upload commits: the page opens on the outcome.
+    expect(page.get_by_role("heading", name="Imported", level=2)).to_be_visible()
+    expect(page.get_by_text("Roster imported: 2 enrolled, 1 put on the waiting list, 0 already there")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="See the workshop's enrolments").click()
+    expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+
+
+def test_the_import_page_follows_a_worker_s_import_and_announces_its_end(
+    page: Page, live_server, transactional_db, administrator
+):
+    workshop = WorkshopFactory(course=CourseFactory(), title=TITLE, capacity=5)
+    _schedule_day(workshop, _days_ahead(21))
+    job = RosterImport.objects.create(
+        workshop=workshop, uploaded_by=administrator, filename="roster.csv", rows=2,
+        data=b"name,e-mail\nKim Lee,kim@example.org\nSam Ortiz,sam@example.org\n",
+    )  # fmt: skip  # uploaded, checked, and waiting for a worker
+
+    _log_in(page, live_server, administrator.email, lands_on="Overview")
+    page.goto(f"{live_server.url}/trainer/workshops/{workshop.pk}/roster/import/{job.pk}/")
+    expect(page.get_by_role("heading", name="Importing…", level=2)).to_be_visible()
+    expect(page.get_by_label("0 of 2 people in so far")).to_be_visible()
+    run_roster_import(import_id=job.pk)  # the worker
+
+    expect(page.get_by_role("heading", name="Imported", level=2)).to_be_visible(timeout=10_000)
+    expect(page.locator("#roster-import-outcome")).to_have_text(re.compile(r"^Roster imported: 2 enrolled"))
+    assert serious_violations(page) == []

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
 from participants.models import OutboundEmail, User
 from tests.factories import EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
-from workshops.models import Enrolment, Workshop
-from workshops.roster_import import RosterRejected, import_roster, parse_roster
+from workshops.models import Enrolment, RosterImport, Workshop
+from workshops.roster_import import (
+    STOPPED,
+    RosterRejected,
+    import_roster,
+    parse_roster,
+    progress_of,
+    run_roster_import,
+    run_stranded_roster_imports,
+    start_roster_import,
+)
+from workshops.services import cancel_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +71,9 @@ def test_roster_import_good_file_enrols_everyone_and_creates_accounts(
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, workshop, GOOD_ROSTER)
 
+    job = RosterImport.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("workshops:workshop_detail", args=[workshop.pk])
+    assert response.url == reverse("workshops:roster_import_status", args=[workshop.pk, job.pk])
     enrolments = Enrolment.objects.filter(workshop=workshop).select_related("participant").order_by("pk")
     assert [(e.participant.full_name, e.participant.email, e.status) for e in enrolments] == [
         ("Kim Lee", "kim.lee@example.org", Enrolment.Status.ENROLLED),
@@ -73,10 +86,12 @@ def test_roster_import_good_file_enrols_everyone_and_creates_accounts(
         "kim.lee@example.org",
         "sam.ortiz@example.org",
     ]
-    page = client.get(response.url)
-    assert [str(m) for m in page.context["messages"]] == [
+    page = client.get(response.url).content.decode()
+    summary = (
         "Roster imported: 3 enrolled, 0 put on the waiting list, 0 already there (unchanged); 3 new accounts created."
-    ]
+    )
+    assert summary in page
+    assert (job.state, job.rows, job.enrolled, job.accounts_created, bytes(job.data)) == ("done", 3, 3, 3, b"")
 
 
 def test_roster_import_keeps_an_existing_account_and_counts_only_new_ones(administrator, workshop):
@@ -141,10 +156,11 @@ def test_roster_reimport_of_the_same_file_changes_nothing(
     assert response.status_code == 302
     assert snapshot(workshop) == before
     assert mail.outbox == []
-    page = client.get(response.url)
-    assert [str(m) for m in page.context["messages"]] == [
+    page = client.get(response.url).content.decode()
+    assert (
         "Roster imported: 0 enrolled, 0 put on the waiting list, 3 already there (unchanged); 0 new accounts created."
-    ]
+        in page
+    )
 
 
 def test_roster_reimport_reports_waiting_people_as_already_there(administrator, trainer):
@@ -387,3 +403,122 @@ def test_roster_import_service_refuses_a_file_over_the_size_limit_by_itself():
     assert problems_of(data) == [
         (None, "", "The file is larger than 1 MB, the most a roster file can be. Split it into smaller files.")
     ]
+
+
+# --- A worker imports the file; the page shows how far it got --------------------------------
+
+
+def started(workshop, administrator, data: bytes = GOOD_ROSTER) -> RosterImport:
+    """An import checked and queued, its task not yet taken by a worker."""
+    return start_roster_import(workshop=workshop, data=data, filename="roster.csv", by=administrator)
+
+
+def test_an_import_waiting_for_its_worker_shows_its_progress_and_asks_again(login, administrator, workshop):
+    job = started(workshop, administrator)
+    status = reverse("workshops:roster_import_status", args=[workshop.pk, job.pk])
+
+    page = login(administrator).get(status).content.decode()
+
+    assert (job.state, job.rows, Enrolment.objects.count()) == ("queued", 3, 0)
+    assert '<label for="roster-import-bar">0 of 3 people in so far</label>' in page
+    assert '<progress id="roster-import-bar" max="100" value="0">0 %</progress>' in page
+    assert f'hx-get="{status}" hx-trigger="every 2s" hx-swap="outerHTML"' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page  # without JavaScript
+
+
+def test_the_worker_imports_the_file_and_the_next_look_shows_the_outcome_once(login, administrator, workshop):
+    job = started(workshop, administrator)
+    client = login(administrator)
+    status = reverse("workshops:roster_import_status", args=[workshop.pk, job.pk])
+
+    ran = run_roster_import(import_id=job.pk)
+    again = run_roster_import(import_id=job.pk)  # the task delivered twice
+    answer = client.get(status, HTTP_HX_REQUEST="true").content.decode()
+
+    assert (ran.state, ran.enrolled, again) == ("done", 3, None)
+    assert progress_of(job) == 3  # the worker's last note
+    assert Enrolment.objects.filter(workshop=workshop).count() == 3
+    assert "hx-trigger" not in answer  # done: no more asking
+    assert (
+        '<p id="roster-import-outcome" class="visually-hidden" role="status" hx-swap-oob="true">Roster imported: 3'
+        in (answer)
+    )
+    assert bytes(RosterImport.objects.get().data) == b""  # the names and addresses are not kept
+
+
+def test_a_workshop_closed_between_the_upload_and_the_import_imports_nobody_and_says_why(
+    login, administrator, workshop, trainer
+):
+    job = started(workshop, administrator)
+    cancel_workshop(workshop=workshop, by=trainer)
+
+    run_roster_import(import_id=job.pk)
+    page = login(administrator).get(reverse("workshops:roster_import_status", args=[workshop.pk, job.pk]))
+
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert Enrolment.objects.count() == 0
+    text = html.unescape(page.content.decode())
+    assert "Nothing was imported" in text
+    assert "This workshop is cancelled, so nobody can be enrolled in it any more" in text
+
+
+def test_an_import_stopped_by_an_error_is_failed_not_left_waiting(administrator, workshop):
+    job = started(workshop, administrator)
+
+    def lose_the_database(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "workshops_enrolment"'):
+            raise OperationalError("the server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(lose_the_database), pytest.raises(OperationalError):
+        run_roster_import(import_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, [p["reason"] for p in job.problems], Enrolment.objects.count()) == ("failed", [STOPPED], 0)
+
+
+def test_an_import_whose_task_was_lost_is_run_by_the_periodic_job(administrator, workshop):
+    lost = started(workshop, administrator)
+    RosterImport.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    waiting = started(workshop, administrator, data=b"name,e-mail\nNia Obi,nia@example.org\n")
+
+    ran = run_stranded_roster_imports()
+
+    assert ran == 1
+    assert list(RosterImport.objects.order_by("pk").values_list("state", flat=True)) == ["done", "queued"]
+    assert waiting.state == "queued"
+
+
+@pytest.mark.parametrize("who", ["participant", "other_trainer", "trainer"])
+def test_an_import_s_progress_is_refused_to_everyone_but_administrators(request, login, workshop, administrator, who):
+    job = started(workshop, administrator)
+
+    response = login(request.getfixturevalue(who)).get(
+        reverse("workshops:roster_import_status", args=[workshop.pk, job.pk])
+    )
+
+    assert response.status_code == 403
+
+
+def test_an_import_is_shown_only_under_its_own_workshop(login, administrator, workshop):
+    job = started(workshop, administrator)
+    other = WorkshopFactory()
+
+    response = login(administrator).get(reverse("workshops:roster_import_status", args=[other.pk, job.pk]))
+
+    assert response.status_code == 404
+
+
+def test_administrators_see_imports_in_the_admin_site_without_their_rows(login, administrator, workshop):
+    job = started(workshop, administrator)
+    administrator.is_superuser = True  # the admin site's own permissions, as in production
+    administrator.save(update_fields=["is_superuser"])
+    client = login(administrator)
+
+    listing = client.get("/admin/workshops/rosterimport/")
+    detail = client.get(f"/admin/workshops/rosterimport/{job.pk}/change/")
+
+    assert (listing.status_code, detail.status_code) == (200, 200)
+    assert "roster.csv" in listing.content.decode()
+    assert "kim.lee@example.org" not in detail.content.decode()

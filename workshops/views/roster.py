@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
@@ -21,8 +21,8 @@ from ..roster_import import (
     MAX_ROSTER_ROWS,
     MEGABYTE,
     RosterRejected,
-    RosterResult,
-    import_roster,
+    progress_of,
+    start_roster_import,
 )
 
 MAX_SIZE_LABEL = f"{MAX_ROSTER_BYTES / MEGABYTE:g} MB"
@@ -61,11 +61,11 @@ def _enrolled_message(enrolment: Enrolment) -> str:
     return f"{person} is enrolled."
 
 
-def _imported_message(result: RosterResult) -> str:
+def _imported_message(job) -> str:
     return (
-        f"Roster imported: {result.enrolled} enrolled, {result.waitlisted} put on the waiting list, "
-        f"{result.already_there} already there (unchanged); "
-        f"{result.accounts_created} new account{pluralize(result.accounts_created)} created."
+        f"Roster imported: {job.enrolled} enrolled, {job.waitlisted} put on the waiting list, "
+        f"{job.already_there} already there (unchanged); "
+        f"{job.accounts_created} new account{pluralize(job.accounts_created)} created."
     )
 
 
@@ -100,15 +100,15 @@ def roster_import(request, pk: int):
     if request.method == "POST":
         form = RosterUploadForm(request.POST, request.FILES)
         if form.is_valid():
+            upload = form.cleaned_data["roster"]
             try:
-                result = import_roster(workshop=workshop, data=form.cleaned_data["roster"].read(), by=request.user)
+                job = start_roster_import(workshop=workshop, data=upload.read(), filename=upload.name, by=request.user)
             except RosterRejected as rejected:
                 problems = rejected.problems
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, _imported_message(result))
-                return redirect("workshops:workshop_detail", pk=workshop.pk)
+                return redirect("workshops:roster_import_status", pk=workshop.pk, import_pk=job.pk)
     return render(
         request,
         "workshops/roster_import.html",
@@ -122,3 +122,23 @@ def roster_import(request, pk: int):
             "max_size": MAX_SIZE_LABEL,
         },
     )
+
+
+@administrator_required
+def roster_import_status(request, pk: int, import_pk: int):
+    """How far a roster import got: htmx asks again every two seconds until it is done (without
+    JavaScript, the page reloads itself), then the outcome, or why nothing was imported."""
+    workshop = get_managed_workshop(request.user, pk)
+    job = get_object_or_404(workshop.roster_imports, pk=import_pk)
+    done = (progress_of(job) if not job.finished else job.rows) or 0
+    context = {
+        "workshop": workshop,
+        "job": job,
+        "done": f"{done:,}",
+        "people": f"{job.rows:,} {'person' if job.rows == 1 else 'people'}",
+        "percent": round(100 * done / job.rows) if job.rows else 100,
+        "summary": _imported_message(job) if job.state == job.State.DONE else "",
+    }
+    if request.htmx:
+        return render(request, "workshops/roster_import_status.html#progress", context)
+    return render(request, "workshops/roster_import_status.html", context)
