@@ -44,6 +44,8 @@ def _check_certifies(workshop: Workshop) -> None:
 @transaction.atomic
 def override_eligibility(*, enrolment: Enrolment, by: User, justification: str) -> EligibilityOverride:
     hold_sheet(enrolment)  # a submission under way is waited for, and its sheet lock seen
+    if enrolment.status != Enrolment.Status.ENROLLED:  # as read under the lock: cancelled a moment ago
+        raise ValidationError("Only enrolled participants can be certified.")
     _check_certifies(enrolment.workshop)
     justification = typed_text(
         justification, field=EligibilityOverride._meta.get_field("justification"), label="The justification"
@@ -235,8 +237,8 @@ def _stated_experience(course, months: int | None) -> int | None:
     if months < course.experience_months:
         raise ValidationError(
             f"The {course.kind} certification needs {course.experience_months} months of work {window}; you "
-            f"stated {months}. It stays pending until you have them: then ask for a new link from this page, "
-            "or from your certifications."
+            f"stated {months}. It stays pending until you have them: come back to this link then; if it has "
+            "expired by then, its page offers a new one."
         )
     return months
 

@@ -239,7 +239,7 @@ def _import_refusal(workshop: Workshop) -> str | None:
 
 @transaction.atomic
 def import_roster(
-    *, workshop: Workshop, data: bytes, by: User, progress: Callable[[int], None] | None = None
+    *, workshop: Workshop, data: bytes, by: User, progress: Callable[[int, int], None] | None = None
 ) -> RosterResult:
     """Enrol everyone in the file, or nobody: any problem, in the file or with one person, rolls the
     whole import back and raises ``RosterRejected``. People already enrolled or waiting are left as
@@ -262,10 +262,14 @@ def import_roster(
     # New accounts first, in e-mail order: two imports at once (into two workshops) that share new people
     # create them in one order, so one waits for the other rather than each holding an address the other
     # needs next (a deadlock, which PostgreSQL ends by failing one import).
-    for row in sorted((row for row in parsed.rows if row.email not in known_emails), key=lambda row: row.email):
+    new_people = sorted((row for row in parsed.rows if row.email not in known_emails), key=lambda row: row.email)
+    steps = len(new_people) + len(parsed.rows)  # ``progress`` hears each one: (steps done, steps)
+    for done, row in enumerate(new_people, start=1):
         find_or_create_participant(email=row.email, full_name=row.full_name)
+        if progress is not None:
+            progress(done, steps)
     enrolled = waitlisted = already_there = 0
-    for done, row in enumerate(parsed.rows, start=1):
+    for done, row in enumerate(parsed.rows, start=len(new_people) + 1):
         try:
             enrolment = services.enrol(workshop=workshop, email=row.email, full_name=row.full_name, by=by)
         except ValidationError as error:
@@ -278,7 +282,7 @@ def import_roster(
         else:
             enrolled += 1
         if progress is not None:
-            progress(done)
+            progress(done, steps)
     return RosterResult(
         enrolled=enrolled,
         waitlisted=waitlisted,
@@ -289,7 +293,6 @@ def import_roster(
 
 # --- Imported by a worker, with its progress --------------------------------------------------
 
-PROGRESS_EVERY = 25  # people between two notes of how far an import got
 STRANDED_AFTER = timedelta(minutes=2)  # an import still waiting this long lost its task: the periodic job runs it
 
 
@@ -298,9 +301,9 @@ def _progress_key(job_pk: int) -> str:
 
 
 def progress_of(job: RosterImport) -> int | None:
-    """How many people of an import under way are in so far, as its worker last noted (in the cache:
-    the import's own transaction shows nothing until it commits); None before it starts, or with the
-    cache away."""
+    """How far an import under way got, in percent, as its worker last noted (in the cache: the
+    import's own transaction shows nothing until it commits); None before it starts, or with the cache
+    away."""
     return cache.get(_progress_key(job.pk))
 
 
@@ -343,9 +346,13 @@ def run_roster_import(*, import_id: int) -> RosterImport | None:
             if job is None:
                 return None
 
-            def note(done: int) -> None:
-                if done % PROGRESS_EVERY == 0 or done == job.rows:
-                    cache.set(_progress_key(job.pk), done, timeout=3600)
+            noted = [None]
+            cache.delete(_progress_key(job.pk))  # a run stopped earlier noted its own
+
+            def note(done: int, steps: int) -> None:  # once a percent
+                if (percent := 100 * done // steps) != noted[0]:
+                    cache.set(_progress_key(job.pk), percent, timeout=3600)
+                    noted[0] = percent
 
             try:
                 result = import_roster(workshop=job.workshop, data=bytes(job.data), by=job.uploaded_by, progress=note)

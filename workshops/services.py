@@ -166,7 +166,7 @@ def _check_kept_schedule(workshop: Workshop, *, before: tuple, removing: bool = 
         return
     if problems := worsened_schedule_problems(workshop, before=before):
         if removing:
-            problems.append("Add the session that replaces it first, then remove this one.")
+            problems.append("Move it instead, or add the session that replaces it first, then remove this one.")
         raise ValidationError(problems)
 
 

@@ -23,7 +23,7 @@ from participants.services import confirm_understanding, record_mark
 from tests.concurrency import wait_until_another_connection_waits_for_a_lock
 from tests.factories import CourseFactory, EnrolmentFactory, UserFactory, WorkshopFactory, WorkshopSessionFactory
 from workshops.models import Enrolment, Workshop
-from workshops.services import cancel_workshop
+from workshops.services import cancel_enrolment, cancel_workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -508,3 +508,16 @@ def test_a_submission_waits_for_a_mark_being_saved_and_judges_it(trainer, other_
 
     assert len(submitted) == 1
     assert list(Certification.objects.values_list("enrolment", flat=True)) == [late.pk]
+
+
+def test_a_cancelled_enrolment_cannot_be_certified_anyway(trainer, administrator):
+    workshop = two_day_workshop(trainer)
+    enrolment = EnrolmentFactory(workshop=workshop)
+    completes(enrolment, trainer, late_minutes=60)
+    cancel_enrolment(enrolment=enrolment, by=administrator)
+
+    with pytest.raises(ValidationError) as refused:
+        services.override_eligibility(enrolment=enrolment, by=trainer, justification="Made up the hour")
+
+    assert refused.value.messages == ["Only enrolled participants can be certified."]
+    assert not EligibilityOverride.objects.exists()

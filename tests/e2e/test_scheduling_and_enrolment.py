@@ -310,7 +310,7 @@ def test_the_import_page_follows_a_worker_s_import_and_announces_its_end(
     _log_in(page, live_server, administrator.email, lands_on="Overview")
     page.goto(f"{live_server.url}/trainer/workshops/{workshop.pk}/roster/import/{job.pk}/")
     expect(page.get_by_role("heading", name="Importing…", level=2)).to_be_visible()
-    expect(page.get_by_label("0 of 2 people in so far")).to_be_visible()
+    expect(page.get_by_label("2 people: 0 % done")).to_be_visible()
     run_roster_import(import_id=job.pk)  # the worker
 
     expect(page.get_by_role("heading", name="Imported", level=2)).to_be_visible(timeout=10_000)

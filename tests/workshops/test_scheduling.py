@@ -281,7 +281,10 @@ def test_a_published_workshop_keeps_the_contact_hours_it_was_published_with(trai
         )
 
     missing = "The sessions add up to 7 h, but a CSPO workshop needs at least 14 h: 7 h missing."
-    assert removing.value.messages == [missing, "Add the session that replaces it first, then remove this one."]
+    assert removing.value.messages == [
+        missing,
+        "Move it instead, or add the session that replaces it first, then remove this one.",
+    ]
     assert shortening.value.messages == [missing.replace("7 h,", "11 h,").replace("7 h missing", "3 h missing")]
     assert [(s.starts_at, s.ends_at) for s in workshop.sessions.order_by("starts_at")] == planned
 

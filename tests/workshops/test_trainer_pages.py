@@ -247,7 +247,7 @@ def test_removing_a_session_a_published_workshop_needs_is_refused_in_the_page(lo
 
     page = html.unescape(response.content.decode())
     assert "The sessions add up to 7 h, but a CSPO workshop needs at least 14 h: 7 h missing." in page
-    assert "Add the session that replaces it first, then remove this one." in page
+    assert "Move it instead, or add the session that replaces it first, then remove this one." in page
     assert workshop.sessions.count() == 2
 
 

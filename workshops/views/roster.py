@@ -130,13 +130,12 @@ def roster_import_status(request, pk: int, import_pk: int):
     JavaScript, the page reloads itself), then the outcome, or why nothing was imported."""
     workshop = get_managed_workshop(request.user, pk)
     job = get_object_or_404(workshop.roster_imports, pk=import_pk)
-    done = (progress_of(job) if not job.finished else job.rows) or 0
     context = {
         "workshop": workshop,
         "job": job,
-        "done": f"{done:,}",
         "people": f"{job.rows:,} {'person' if job.rows == 1 else 'people'}",
-        "percent": round(100 * done / job.rows) if job.rows else 100,
+        "percent": 100 if job.finished else progress_of(job) or 0,
+        "in_the_file": any(problem.get("row") for problem in job.problems),
         "summary": _imported_message(job) if job.state == job.State.DONE else "",
     }
     if request.htmx:
