@@ -226,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-prework": {"task": "workshops.send_due_prework", "schedule": 900},
     "advance-workshop-statuses": {"task": "workshops.advance_workshop_statuses", "schedule": 300},
     "run-stranded-roster-imports": {"task": "workshops.run_stranded_roster_imports", "schedule": 300},
+    "tell-untold-schedule-changes": {"task": "workshops.tell_untold_schedule_changes", "schedule": 300},
     "remind-unactivated-certifications": {"task": "certification.remind_unactivated", "schedule": 3600},
     "credit-stranded-attendance": {"task": "renewals.credit_stranded_attendance", "schedule": 300},
     "send-renewal-reminders": {"task": "renewals.send_renewal_reminders", "schedule": crontab(hour=6, minute=5)},

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from redis import Redis
 
 from certification.models import Certification
 from cspo.celery import app as celery_app
 from participants.models import OutboundEmail
 from tests.factories import UserFactory, WorkshopFactory, WorkshopSessionFactory, certification_for
+from workshops import services
 from workshops.models import Enrolment, RosterImport
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -142,3 +146,39 @@ def test_a_roster_is_imported_by_a_real_worker_and_its_page_follows_it(client, a
     assert "Roster imported: 40 enrolled" in page, (worker_queue / "worker.log").read_text()
     assert RosterImport.objects.get().state == RosterImport.State.DONE
     assert Enrolment.objects.filter(workshop=workshop, status=Enrolment.Status.ENROLLED).count() == 40
+
+
+@pytest.fixture
+def unconsumed_queue():
+    """Our tasks go to a queue of their own that no worker reads: what was sent stays there to be read."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    eager, routes = celery_app.conf.task_always_eager, celery_app.conf.task_routes
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_routes = {"*": {"queue": queue}}
+    _forget_routes()
+    redis = Redis.from_url(celery_app.conf.broker_url)
+    try:
+        yield lambda: [json.loads(raw) for raw in redis.lrange(queue, 0, -1)]
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_routes = eager, routes
+        _forget_routes()
+        redis.delete(queue)
+
+
+def test_a_schedule_change_is_told_two_minutes_later_with_the_version_it_made(trainer, unconsumed_queue):
+    workshop = WorkshopFactory(lead_trainer=trainer)
+    session = WorkshopSessionFactory(workshop=workshop)
+
+    with transaction.atomic():
+        services.schedule_session(
+            workshop=workshop, day=session.local_starts_at.date(), starts=dt_time(9), ends=dt_time(17), by=trainer,
+            session=session,
+        )  # fmt: skip
+    sent_at = timezone.now()
+
+    [message] = unconsumed_queue()
+    headers = message["headers"]
+    assert headers["task"] == "workshops.tell_schedule_change"
+    eta = datetime.fromisoformat(headers["eta"])
+    assert timedelta(seconds=115) < eta - sent_at <= timedelta(seconds=120)
+    assert f"'workshop_id': {workshop.pk}, 'version': 1" in headers["kwargsrepr"]

@@ -206,6 +206,9 @@ class Workshop(models.Model):
     schedule_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised by every session change; calendars replace older versions."
     )
+    schedule_told_version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="The schedule version the people enrolled and waiting were told of."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Min, prefetch_related_objects
+from django.db.models import F, Min, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
+from cspo.celery import publish_after_commit
 from cspo.stored_files import delete_on_commit, undone_on_error
 from participants.models import User
 from participants.services import Attachment, find_or_create_participant, queue_email
@@ -175,14 +176,57 @@ def _raise_schedule_version(workshop: Workshop) -> None:
     workshop.save(update_fields=["schedule_version", "updated_at"])
 
 
+# A trainer often changes a schedule in a few steps (add the new session, then remove the old): people
+# hear of it once, this long after the last step, with the times as they then are.
+SCHEDULE_NOTICE_DELAY = timedelta(minutes=2)
+# A notice still untold this long after its change lost its task: the periodic job sends it.
+UNTOLD_AFTER = SCHEDULE_NOTICE_DELAY + timedelta(minutes=10)
+
+
 def _notify_schedule_change(workshop: Workshop) -> None:
+    """Tell people of the schedule ``workshop`` has now (its version was just raised), after a pause."""
+    from .tasks import tell_schedule_change  # the task module imports this one
+
+    publish_after_commit(
+        tell_schedule_change, countdown=SCHEDULE_NOTICE_DELAY.total_seconds(),
+        workshop_id=workshop.pk, version=workshop.schedule_version,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def tell_schedule_change(*, workshop_id: int, version: int | None = None) -> int:
     """Everyone with a seat, with a new calendar file; everyone waiting for one, so that they know
-    the times a seat would be for (no calendar file: they have no seat yet)."""
+    the times a seat would be for (no calendar file: they have no seat yet). The notice of an older
+    ``version`` tells nobody: the newer change's notice will. Once told, a version is not told again,
+    nor is a workshop cancelled or completed meanwhile (it said so). Returns how many were told."""
+    workshop = Workshop.objects.select_for_update(of=("self",)).select_related("course").get(pk=workshop_id)
+    current = workshop.schedule_version
+    if version not in (None, current) or workshop.schedule_told_version >= current:
+        return 0
+    workshop.schedule_told_version = current
+    workshop.save(update_fields=["schedule_told_version"])
+    if workshop.status == Workshop.Status.DRAFT or workshop.schedule_is_final:
+        return 0
     workshop = _with_sessions(workshop)
     waiting_or_seated = [*Enrolment.SEAT_HOLDING, Enrolment.Status.WAITLISTED]
+    told = 0
     for enrolment in workshop.enrolments.filter(status__in=waiting_or_seated).select_related("participant"):
         enrolment.workshop = workshop
-        _notify(enrolment, "sessions_changed", calendar=enrolment.status != Enrolment.Status.WAITLISTED)
+        key = f"sessions-changed:{enrolment.pk}:{current}"
+        calendar = enrolment.status != Enrolment.Status.WAITLISTED
+        told += bool(_notify(enrolment, "sessions_changed", calendar=calendar, key=key))
+    return told
+
+
+def tell_untold_schedule_changes(*, now: datetime | None = None) -> int:
+    """The periodic job: the schedule changes whose notice's task was lost (the broker was away, a
+    worker stopped). Returns how many people were told."""
+    before = (now or timezone.now()) - UNTOLD_AFTER
+    untold = Workshop.objects.filter(
+        schedule_version__gt=F("schedule_told_version"), updated_at__lte=before,
+        status__in=[Workshop.Status.PUBLISHED, Workshop.Status.RUNNING],
+    ).values_list("pk", flat=True)  # fmt: skip
+    return sum(tell_schedule_change(workshop_id=pk) for pk in list(untold[:100]))
 
 
 @transaction.atomic
@@ -268,7 +312,8 @@ def publish_workshop(*, workshop: Workshop, by: User, now: datetime | None = Non
     if problems:
         raise ValidationError(problems)
     workshop.status = Workshop.Status.PUBLISHED
-    workshop.save(update_fields=["status", "updated_at"])
+    workshop.schedule_told_version = workshop.schedule_version  # the plan before it is nobody's news
+    workshop.save(update_fields=["status", "schedule_told_version", "updated_at"])
     catalogue.changed()
     return workshop
 

@@ -28,3 +28,13 @@ def import_roster(import_id: int) -> None:
 @shared_task(name="workshops.run_stranded_roster_imports")
 def run_stranded_roster_imports() -> int:
     return roster_import.run_stranded_roster_imports()
+
+
+@shared_task(name="workshops.tell_schedule_change")
+def tell_schedule_change(workshop_id: int, version: int) -> int:
+    return services.tell_schedule_change(workshop_id=workshop_id, version=version)
+
+
+@shared_task(name="workshops.tell_untold_schedule_changes")
+def tell_untold_schedule_changes() -> int:
+    return services.tell_untold_schedule_changes()

@@ -9,7 +9,9 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils import timezone
 
+from participants.models import OutboundEmail
 from tests.factories import WorkshopFactory, WorkshopSessionFactory
 from workshops import services
 from workshops.calendar import workshop_calendar
@@ -585,3 +587,73 @@ def test_update_workshop_keeping_its_time_zone_moves_nothing_and_emails_nobody(
 
     assert local_times(workshop) == ["Tue 08 09:00–16:00 EST", "Wed 09 09:00–16:00 EST"]
     assert mail.outbox == []
+
+
+# --- People hear of a change once, after the trainer's last step ------------------------------
+
+
+def told_of_new_times() -> list[tuple[str, str]]:
+    return list(OutboundEmail.objects.filter(purpose="sessions_changed").values_list("to", "subject"))
+
+
+def test_a_change_in_two_steps_is_told_once_with_the_times_it_ends_with(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    second = workshop.sessions.order_by("starts_at").last()
+    services.schedule_session(  # the trainer adds a third morning, then moves the second day to it
+        workshop=workshop, day=FIRST_DAY + timedelta(days=2), starts=time(9), ends=time(16), by=trainer
+    )
+    services.remove_session(session=second, by=trainer)
+    workshop.refresh_from_db()
+
+    after_the_first_step = services.tell_schedule_change(workshop_id=workshop.pk, version=workshop.schedule_version - 1)
+    after_the_last = services.tell_schedule_change(workshop_id=workshop.pk, version=workshop.schedule_version)
+    again = services.tell_schedule_change(workshop_id=workshop.pk, version=workshop.schedule_version)
+
+    assert (after_the_first_step, after_the_last, again) == (0, 1, 0)
+    assert told_of_new_times() == [("ann@example.org", "New times: CSPO Toronto")]
+    body = OutboundEmail.objects.get(purpose="sessions_changed").body
+    assert "Thursday 10 December" in body
+    assert "Wednesday 9 December" not in body
+
+
+def test_a_change_to_a_workshop_cancelled_before_its_notice_tells_nobody_of_new_times(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    services.schedule_session(
+        workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
+        session=workshop.sessions.order_by("starts_at").first(),
+    )  # fmt: skip
+    services.cancel_workshop(workshop=workshop, by=trainer)
+    workshop.refresh_from_db()
+
+    told = services.tell_schedule_change(workshop_id=workshop.pk, version=workshop.schedule_version)
+
+    assert (told, told_of_new_times()) == (0, [])
+
+
+def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_job(trainer):
+    lost, fresh = two_day_workshop(lead_trainer=trainer), two_day_workshop(lead_trainer=trainer)
+    for workshop in (lost, fresh):
+        enrol(workshop, f"Ann{workshop.pk}")
+        services.schedule_session(
+            workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
+            session=workshop.sessions.order_by("starts_at").first(),
+        )  # fmt: skip
+    Workshop.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - services.UNTOLD_AFTER)
+
+    told = services.tell_untold_schedule_changes()
+
+    assert told == 1
+    assert told_of_new_times() == [(f"ann{lost.pk}@example.org", "New times: CSPO Toronto")]
+
+
+def test_the_plan_before_publishing_is_nobody_s_news(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer, status=Workshop.Status.DRAFT)
+    services.schedule_session(
+        workshop=workshop, day=FIRST_DAY + timedelta(days=2), starts=time(10), ends=time(17), by=trainer
+    )
+
+    published = services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
+
+    assert published.schedule_told_version == published.schedule_version == 1
