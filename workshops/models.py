@@ -209,6 +209,7 @@ class Workshop(models.Model):
     schedule_told_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="The schedule version the people enrolled and waiting were told of."
     )
+    schedule_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -31,6 +32,8 @@ from .models import (
     WorkshopSession,
 )
 from .queries import publishing_problems, schedule_figures, waitlist_position, worsened_schedule_problems
+
+logger = logging.getLogger(__name__)
 
 OFFER_SALT = "workshops.seat-offer"
 
@@ -120,10 +123,11 @@ def schedule_session(
     starts_at, ends_at = _aware(day, starts, workshop), _aware(day, ends, workshop)
     if ends_at <= starts_at:
         raise ValidationError("A session must end after it starts.")
-    before = schedule_figures(workshop)
     session = session or WorkshopSession(workshop=workshop)
     is_new = session.pk is None
-    moved = not is_new and (session.starts_at, session.ends_at) != (starts_at, ends_at)
+    if not is_new and (session.starts_at, session.ends_at) == (starts_at, ends_at):
+        return session  # saved as it was: nothing changed, nobody is told
+    before = schedule_figures(workshop)
     session.starts_at, session.ends_at = starts_at, ends_at
     session.workshop = workshop
     if session.overlapping().exists():
@@ -136,7 +140,7 @@ def schedule_session(
     _check_kept_schedule(workshop, before=before)
     _raise_schedule_version(workshop)
     catalogue.changed()
-    if workshop.status != Workshop.Status.DRAFT and (is_new or moved):
+    if workshop.status != Workshop.Status.DRAFT:
         _notify_schedule_change(workshop)
     return session
 
@@ -173,7 +177,8 @@ def _check_kept_schedule(workshop: Workshop, *, before: tuple, removing: bool = 
 
 def _raise_schedule_version(workshop: Workshop) -> None:
     workshop.schedule_version += 1
-    workshop.save(update_fields=["schedule_version", "updated_at"])
+    workshop.schedule_changed_at = timezone.now()
+    workshop.save(update_fields=["schedule_version", "schedule_changed_at", "updated_at"])
 
 
 # A trainer often changes a schedule in a few steps (add the new session, then remove the old): people
@@ -209,8 +214,10 @@ def tell_schedule_change(*, workshop_id: int, version: int | None = None) -> int
         return 0
     workshop = _with_sessions(workshop)
     waiting_or_seated = [*Enrolment.SEAT_HOLDING, Enrolment.Status.WAITLISTED]
+    # Those who came since were sent these times when they came.
+    before_the_change = workshop.enrolments.filter(created_at__lte=workshop.schedule_changed_at or timezone.now())
     told = 0
-    for enrolment in workshop.enrolments.filter(status__in=waiting_or_seated).select_related("participant"):
+    for enrolment in before_the_change.filter(status__in=waiting_or_seated).select_related("participant"):
         enrolment.workshop = workshop
         key = f"sessions-changed:{enrolment.pk}:{current}"
         calendar = enrolment.status != Enrolment.Status.WAITLISTED
@@ -223,10 +230,16 @@ def tell_untold_schedule_changes(*, now: datetime | None = None) -> int:
     worker stopped). Returns how many people were told."""
     before = (now or timezone.now()) - UNTOLD_AFTER
     untold = Workshop.objects.filter(
-        schedule_version__gt=F("schedule_told_version"), updated_at__lte=before,
+        schedule_version__gt=F("schedule_told_version"), schedule_changed_at__lte=before,
         status__in=[Workshop.Status.PUBLISHED, Workshop.Status.RUNNING],
-    ).values_list("pk", flat=True)  # fmt: skip
-    return sum(tell_schedule_change(workshop_id=pk) for pk in list(untold[:100]))
+    ).values_list("pk", "schedule_version")  # fmt: skip
+    told = 0
+    for pk, version in list(untold[:100]):  # that version: a change made since has its own notice coming
+        try:
+            told += tell_schedule_change(workshop_id=pk, version=version)
+        except Exception:
+            logger.exception("The schedule notice of workshop %s failed.", pk)
+    return told
 
 
 @transaction.atomic

@@ -640,7 +640,9 @@ def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_job(trainer):
             workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
             session=workshop.sessions.order_by("starts_at").first(),
         )  # fmt: skip
-    Workshop.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - services.UNTOLD_AFTER)
+    earlier = timezone.now() - services.UNTOLD_AFTER  # the lost one's change, and Ann's enrolment before it
+    Workshop.objects.filter(pk=lost.pk).update(schedule_changed_at=earlier)
+    Enrolment.objects.filter(workshop=lost).update(created_at=earlier - timedelta(days=1))
 
     told = services.tell_untold_schedule_changes()
 
@@ -657,3 +659,32 @@ def test_the_plan_before_publishing_is_nobody_s_news(trainer):
     published = services.publish_workshop(workshop=workshop, by=trainer, now=NOW)
 
     assert published.schedule_told_version == published.schedule_version == 1
+
+
+def test_a_session_saved_unchanged_is_nobody_s_news_even_later(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    first = workshop.sessions.order_by("starts_at").first()
+
+    services.schedule_session(
+        workshop=workshop, day=FIRST_DAY, starts=time(9), ends=time(16), by=trainer, session=first
+    )
+    later = services.tell_untold_schedule_changes(now=timezone.now() + services.UNTOLD_AFTER + timedelta(minutes=1))
+
+    workshop.refresh_from_db()
+    assert (workshop.schedule_version, later, told_of_new_times()) == (0, 0, [])
+
+
+def test_someone_who_enrols_after_a_change_is_not_told_of_it_again(trainer):
+    workshop = two_day_workshop(lead_trainer=trainer)
+    enrol(workshop, "Ann")
+    services.schedule_session(
+        workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
+        session=workshop.sessions.order_by("starts_at").first(),
+    )  # fmt: skip
+    enrol(workshop, "Ben", now=timezone.now())  # his confirmation already has the new times
+    workshop.refresh_from_db()
+
+    told = services.tell_schedule_change(workshop_id=workshop.pk, version=workshop.schedule_version)
+
+    assert (told, told_of_new_times()) == (1, [("ann@example.org", "New times: CSPO Toronto")])
