@@ -592,6 +592,14 @@ def test_update_workshop_keeping_its_time_zone_moves_nothing_and_emails_nobody(
 # --- People hear of a change once, after the trainer's last step ------------------------------
 
 
+def first_day_an_hour_later(workshop: Workshop, trainer) -> None:
+    """The trainer moves the first day to 10:00-17:00."""
+    first = workshop.sessions.order_by("starts_at").first()
+    services.schedule_session(
+        workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer, session=first
+    )
+
+
 def told_of_new_times() -> list[tuple[str, str]]:
     return list(OutboundEmail.objects.filter(purpose="sessions_changed").values_list("to", "subject"))
 
@@ -620,10 +628,7 @@ def test_a_change_in_two_steps_is_told_once_with_the_times_it_ends_with(trainer)
 def test_a_change_to_a_workshop_cancelled_before_its_notice_tells_nobody_of_new_times(trainer):
     workshop = two_day_workshop(lead_trainer=trainer)
     enrol(workshop, "Ann")
-    services.schedule_session(
-        workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
-        session=workshop.sessions.order_by("starts_at").first(),
-    )  # fmt: skip
+    first_day_an_hour_later(workshop, trainer)
     services.cancel_workshop(workshop=workshop, by=trainer)
     workshop.refresh_from_db()
 
@@ -636,10 +641,7 @@ def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_job(trainer):
     lost, fresh = two_day_workshop(lead_trainer=trainer), two_day_workshop(lead_trainer=trainer)
     for workshop in (lost, fresh):
         enrol(workshop, f"Ann{workshop.pk}")
-        services.schedule_session(
-            workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
-            session=workshop.sessions.order_by("starts_at").first(),
-        )  # fmt: skip
+        first_day_an_hour_later(workshop, trainer)
     earlier = timezone.now() - services.UNTOLD_AFTER  # the lost one's change, and Ann's enrolment before it
     Workshop.objects.filter(pk=lost.pk).update(schedule_changed_at=earlier)
     Enrolment.objects.filter(workshop=lost).update(created_at=earlier - timedelta(days=1))
@@ -678,10 +680,7 @@ def test_a_session_saved_unchanged_is_nobody_s_news_even_later(trainer):
 def test_someone_who_enrols_after_a_change_is_not_told_of_it_again(trainer):
     workshop = two_day_workshop(lead_trainer=trainer)
     enrol(workshop, "Ann")
-    services.schedule_session(
-        workshop=workshop, day=FIRST_DAY, starts=time(10), ends=time(17), by=trainer,
-        session=workshop.sessions.order_by("starts_at").first(),
-    )  # fmt: skip
+    first_day_an_hour_later(workshop, trainer)
     enrol(workshop, "Ben", now=timezone.now())  # his confirmation already has the new times
     workshop.refresh_from_db()
 
