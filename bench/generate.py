@@ -352,7 +352,7 @@ USER_COLUMNS = ["id", "password", "last_login", "is_superuser", "email", "full_n
 WORKSHOP_COLUMNS = ["id", "title", "description", "format", "venue_address", "meeting_url", "time_zone",
                     "capacity", "price", "currency", "status", "created_at", "updated_at", "course_id",
                     "lead_trainer_id", "offer_hours", "prework_days_before", "schedule_version",
-                    "sheet_locked_at"]  # fmt: skip
+                    "schedule_told_version", "sheet_locked_at"]  # fmt: skip
 ENROLMENT_COLUMNS = ["id", "status", "created_at", "updated_at", "participant_id", "workshop_id",
                      "cancelled_at", "offer_expires_at", "waitlisted_at"]  # fmt: skip
 MARK_COLUMNS = ["presence", "late_minutes", "left_early_minutes", "participated", "note", "updated_at",
@@ -375,7 +375,7 @@ def _workshops(plan: Plan, courses: dict[str, int]) -> Iterator[tuple]:
         url = f"https://meet.{DOMAIN}/w{w.id}" if w.format == "online" else ""
         price = Decimal("995.00") if w.format == "online" else Decimal("1295.00")
         yield (w.id, w.title, f"A {w.course} workshop generated for the benchmark.", w.format, venue, url, w.zone,
-               w.capacity, price, "CAD", w.status, created, created, courses[w.course], w.lead, 48, 7, 0,
+               w.capacity, price, "CAD", w.status, created, created, courses[w.course], w.lead, 48, 7, 0, 0,
                w.submitted_at)  # fmt: skip
 
 
