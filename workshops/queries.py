@@ -46,7 +46,10 @@ def publishing_problems(workshop: Workshop, *, now: datetime | None = None) -> l
 
 def schedule_figures(workshop: Workshop) -> tuple[timedelta, timedelta]:
     """The sessions' contact time, and the time from the first's start to the last's end."""
-    sessions = list(workshop.sessions.order_by("starts_at"))
+    return _figures(list(workshop.sessions.order_by("starts_at")))
+
+
+def _figures(sessions: list[WorkshopSession]) -> tuple[timedelta, timedelta]:
     return contact_time(sessions), (sessions[-1].ends_at - sessions[0].starts_at if sessions else timedelta())
 
 
@@ -55,7 +58,7 @@ def worsened_schedule_problems(workshop: Workshop, *, before: tuple[timedelta, t
     course's contact hours, all within three months. A schedule already outside them (set so in the
     admin site) may change, but not further outside."""
     sessions = list(workshop.sessions.order_by("starts_at"))
-    (total, span), (total_before, span_before) = schedule_figures(workshop), before
+    (total, span), (total_before, span_before) = _figures(sessions), before
     return (_too_short(workshop, sessions) if total < total_before else []) + (
         _too_long(sessions) if span > span_before else []
     )

@@ -297,7 +297,7 @@ STRANDED_AFTER = timedelta(minutes=2)  # an import still waiting this long lost 
 
 
 def _progress_key(job_pk: int) -> str:
-    return f"roster-import:{job_pk}:done"
+    return f"roster-import:{job_pk}:percent"
 
 
 def progress_of(job: RosterImport) -> int | None:

@@ -138,10 +138,8 @@ def schedule_session(
     except IntegrityError as error:  # a co-trainer added an overlapping session at the same moment
         raise ValidationError("This session overlaps another session of the same workshop.") from error
     _check_kept_schedule(workshop, before=before)
-    _raise_schedule_version(workshop)
+    _schedule_changed(workshop)
     catalogue.changed()
-    if workshop.status != Workshop.Status.DRAFT:
-        _notify_schedule_change(workshop)
     return session
 
 
@@ -158,10 +156,8 @@ def remove_session(*, session: WorkshopSession, by: User) -> None:
     before = schedule_figures(workshop)
     session.delete()
     _check_kept_schedule(workshop, before=before, removing=True)
-    _raise_schedule_version(workshop)
+    _schedule_changed(workshop)
     catalogue.changed()
-    if workshop.status != Workshop.Status.DRAFT:
-        _notify_schedule_change(workshop)
 
 
 def _check_kept_schedule(workshop: Workshop, *, before: tuple, removing: bool = False) -> None:
@@ -175,10 +171,14 @@ def _check_kept_schedule(workshop: Workshop, *, before: tuple, removing: bool = 
         raise ValidationError(problems)
 
 
-def _raise_schedule_version(workshop: Workshop) -> None:
+def _schedule_changed(workshop: Workshop) -> None:
+    """A new schedule version (calendars replace the older ones); once published, people are told of
+    it after a pause (``tell_schedule_change``)."""
     workshop.schedule_version += 1
     workshop.schedule_changed_at = timezone.now()
     workshop.save(update_fields=["schedule_version", "schedule_changed_at", "updated_at"])
+    if workshop.status != Workshop.Status.DRAFT:
+        _notify_schedule_change(workshop)
 
 
 # A trainer often changes a schedule in a few steps (add the new session, then remove the old): people
@@ -269,9 +269,7 @@ def update_workshop(
     if co_trainers is not None:
         locked.co_trainers.set([t for t in co_trainers if t.pk != locked.lead_trainer_id])
     if zone_changes and _keep_clock_times(locked, old_zone=old_zone):
-        _raise_schedule_version(locked)
-        if locked.status != Workshop.Status.DRAFT:
-            _notify_schedule_change(locked)
+        _schedule_changed(locked)
     catalogue.changed()
     if locked.capacity > old_capacity:
         offer_free_seats(workshop=locked)
